@@ -1,0 +1,1 @@
+"""Inference: OpenAI- and Prem-compatible completions, embeddings and the web chat."""

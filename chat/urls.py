@@ -1,0 +1,3 @@
+"""HTTP routes of the chat app (mounted by premrunner.urls)."""
+
+urlpatterns: list = []

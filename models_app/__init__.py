@@ -1,0 +1,1 @@
+"""Models known to PremRunner: uploaded ones and those already in Ollama."""

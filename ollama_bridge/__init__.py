@@ -1,0 +1,1 @@
+"""Everything that speaks to Ollama: its client, its process keeper, its live status."""

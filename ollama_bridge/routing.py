@@ -1,0 +1,3 @@
+"""WebSocket routes of the Ollama bridge."""
+
+websocket_urlpatterns: list = []

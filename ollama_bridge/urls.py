@@ -1,0 +1,3 @@
+"""HTTP routes of the ollama_bridge app (mounted by premrunner.urls)."""
+
+urlpatterns: list = []

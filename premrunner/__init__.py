@@ -1,0 +1,1 @@
+"""The PremRunner Django project: settings, routing and what every app shares."""

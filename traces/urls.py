@@ -1,0 +1,3 @@
+"""HTTP routes of the traces app (mounted by premrunner.urls)."""
+
+urlpatterns: list = []

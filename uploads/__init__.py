@@ -1,0 +1,1 @@
+"""Model uploads of any size and their import into Ollama."""

@@ -1,0 +1,3 @@
+"""HTTP routes of the uploads app (mounted by premrunner.urls)."""
+
+urlpatterns: list = []
