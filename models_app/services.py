@@ -1,5 +1,6 @@
 """Finding models: which Ollama model a request's `model` field means."""
 
+import contextlib
 import uuid
 
 from django.conf import settings
@@ -13,10 +14,8 @@ from premrunner.errors import ApiError
 def find_uploaded_model(reference: str) -> Model | None:
     """The uploaded model whose id, Ollama name (tag optional) or alias is `reference`."""
     query = Q(name__iexact=reference) | Q(name__iexact=f"{reference}:latest")
-    try:
+    with contextlib.suppress(ValueError):
         query |= Q(id=uuid.UUID(reference))
-    except ValueError:
-        pass
     return Model.objects.filter(query).first()
 
 

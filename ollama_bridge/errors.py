@@ -1,8 +1,8 @@
-"""Typed failures of talking to Ollama; every client call raises one of these, never a raw I/O error."""
+"""Typed failures of talking to Ollama: every client call raises one of these, never raw I/O."""
 
 
 class OllamaError(Exception):
-    """Base class: `message` is readable by a person, `status_code` is Ollama's HTTP status if any."""
+    """Base class: `message` is for a person; `status_code` is Ollama's HTTP status, if any."""
 
     def __init__(self, message: str, *, status_code: int | None = None) -> None:
         super().__init__(message)

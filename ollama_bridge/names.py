@@ -62,7 +62,7 @@ def same_model(a: str, b: str) -> bool:
 
 
 def make_valid_name(raw: str) -> str:
-    """Turn a person's or a file's name into a valid Ollama model name (`My Model.gguf` → `my-model`)."""
+    """A valid Ollama model name from a person's or a file's (`My Model.gguf` → `my-model`)."""
     base = raw.strip()
     for suffix in (".gguf", ".zip", ".tar.gz", ".tgz", ".tar"):
         if base.lower().endswith(suffix):

@@ -57,7 +57,7 @@ class BearerTokenMiddleware(_HybridMiddleware):
 
 
 class ApiErrorMiddleware(_HybridMiddleware):
-    """API clients never see an HTML page: known errors keep their status, others become 500 JSON."""
+    """API clients never see an HTML page: known errors keep their status, others are 500 JSON."""
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not path_needs_token(request.path) and not request.path.startswith("/api/"):
