@@ -64,6 +64,8 @@ OLLAMA_MANAGE = env.bool("OLLAMA_MANAGE", default=True)
 OLLAMA_BIN = env("OLLAMA_BIN", default="")
 OLLAMA_MODELS = env("OLLAMA_MODELS", default=str(DATA_PATH / "ollama"))
 OLLAMA_DEFAULT_MODEL = env("OLLAMA_DEFAULT_MODEL", default="")
+# Longest wait for Ollama's next byte (a first token can wait for a model to load).
+OLLAMA_READ_TIMEOUT = env.float("OLLAMA_READ_TIMEOUT", default=300.0)
 DEFAULT_MODEL = env("DEFAULT_MODEL", default="") or OLLAMA_DEFAULT_MODEL
 
 MAX_UPLOAD_SIZE = env.int("MAX_UPLOAD_SIZE", default=10 * 1024**3)
