@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import re
 import threading
 import time
 import weakref
@@ -77,9 +78,12 @@ def _checked_line(raw: bytes | str) -> dict | None:
 
 def _unavailable(base_url: str, exc: Exception) -> OllamaUnavailable:
     if isinstance(exc, requests.Timeout | httpx.TimeoutException):
-        return OllamaUnavailable(f"Ollama at {base_url} did not answer in time ({exc}).")
+        return OllamaUnavailable(f"Ollama at {base_url} did not answer in time.")
+    # requests nests the cause deep in its text; the OS's own words are what a person needs.
+    os_reason = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", str(exc))
+    reason = os_reason.group(1).strip() if os_reason else type(exc).__name__
     return OllamaUnavailable(
-        f"Ollama is not reachable at {base_url}: {exc}. Check GET /api/ollama/status."
+        f"Ollama is not reachable at {base_url} ({reason}). Check GET /api/ollama/status."
     )
 
 
