@@ -1,0 +1,83 @@
+"""The durable record of every inference call (the seed's `traces` table, grown up)."""
+
+import uuid
+from datetime import datetime
+
+from django.db import models
+from django.utils import timezone
+
+
+class TraceStatus(models.TextChoices):
+    SUCCESS = "success", "Success"
+    ERROR = "error", "Error"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class TraceQuerySet(models.QuerySet):
+    def matching(
+        self,
+        *,
+        model: str | None = None,
+        status: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> "TraceQuerySet":
+        """Traces of `model` with `status`, created in [since, until); None leaves a filter out."""
+        traces = self
+        if model:
+            traces = traces.filter(model=model)
+        if status:
+            traces = traces.filter(status=status)
+        if since is not None:
+            traces = traces.filter(created_at__gte=since)
+        if until is not None:
+            traces = traces.filter(created_at__lt=until)
+        return traces
+
+
+class Trace(models.Model):
+    """One inference call: what was asked, what came back, and how long it took."""
+
+    # Chosen by the caller, so the response can name its trace before the row is written.
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # The route that was called, e.g. "/v1/chat/completions", "/v1/embeddings", "/api/chat/send".
+    endpoint = models.CharField(max_length=100)
+    model = models.CharField(max_length=200)
+    # The conversation (chat) or the inputs (embeddings), as the client sent them.
+    input = models.JSONField(default=list, blank=True)
+    # The assistant's reply; empty for embeddings and for calls that failed before any output.
+    output = models.TextField(blank=True)
+    prompt_tokens = models.IntegerField(null=True, blank=True)
+    completion_tokens = models.IntegerField(null=True, blank=True)
+    total_tokens = models.IntegerField(null=True, blank=True)
+    # Wall time of the whole call as the client saw it, in milliseconds (the seed's `duration`).
+    duration_ms = models.IntegerField(null=True, blank=True)
+    # Time to the first generated token; None when nothing streamed or nothing came back.
+    ttft_ms = models.IntegerField(null=True, blank=True)
+    # Ollama's own time spent loading the model for this call.
+    load_duration_ms = models.IntegerField(null=True, blank=True)
+    # Ollama's generation speed: eval_count / eval_duration.
+    tokens_per_second = models.FloatField(null=True, blank=True)
+    status = models.CharField(
+        max_length=20, choices=TraceStatus.choices, default=TraceStatus.SUCCESS
+    )
+    error = models.TextField(blank=True)
+    stream = models.BooleanField(default=False)
+    # Sampling and other options of the request (temperature, max_tokens, tools, ...).
+    request_params = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = TraceQuerySet.as_manager()
+
+    class Meta:
+        # The id breaks ties so that pages never overlap when two calls share a timestamp.
+        ordering = ["-created_at", "-id"]
+        # Each index ends in the ordering, so a page (filtered or not) is an index range scan.
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="trace_created_idx"),
+            models.Index(fields=["model", "-created_at", "-id"], name="trace_model_created_idx"),
+            models.Index(fields=["status", "-created_at", "-id"], name="trace_status_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint} {self.model} ({self.status})"

@@ -1,0 +1,219 @@
+"""Recording traces off the request path, and the queries the traces API answers.
+
+`record_trace` only puts the row on a queue; one daemon thread writes what it finds there,
+several rows to a statement when calls arrive faster than one write. A failed write is logged
+and dropped: a trace must never fail or slow the call it describes.
+"""
+
+import atexit
+import logging
+import math
+import queue
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import close_old_connections
+from django.utils import timezone
+
+from traces.models import Trace, TraceQuerySet
+
+logger = logging.getLogger(__name__)
+
+# Rows waiting beyond this are dropped (and logged) rather than held in memory without bound.
+MAX_PENDING_TRACES = 10_000
+# The most rows one INSERT carries when the writer has fallen behind.
+MAX_BATCH_SIZE = 500
+
+
+def new_trace_id() -> str:
+    """A fresh trace id, for the `X-Trace-Id` header before the trace is recorded."""
+    return str(uuid.uuid4())
+
+
+class TraceWriter:
+    """One daemon thread that writes queued traces, batching them when it falls behind."""
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[Trace | threading.Event] = queue.Queue(MAX_PENDING_TRACES)
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def submit(self, trace: Trace) -> None:
+        """Queue `trace` for writing; never blocks. A full queue drops it with a warning."""
+        self._ensure_started()
+        try:
+            self._queue.put_nowait(trace)
+        except queue.Full:
+            logger.warning("Trace queue full; dropped trace %s of %s", trace.id, trace.endpoint)
+
+    def flush(self, timeout: float) -> bool:
+        """Wait until every trace queued before this call is written; False on timeout."""
+        if self._thread is None:
+            return True
+        written = threading.Event()
+        try:
+            self._queue.put(written, timeout=timeout)
+        except queue.Full:
+            return False
+        return written.wait(timeout)
+
+    def _ensure_started(self) -> None:
+        if self._thread is not None:
+            return
+        with self._start_lock:
+            if self._thread is None:
+                thread = threading.Thread(target=self._run, name="trace-writer", daemon=True)
+                thread.start()
+                self._thread = thread
+
+    def _run(self) -> None:
+        while True:
+            batch, markers = self._next_batch()
+            if batch:
+                self._write(batch)
+            for marker in markers:
+                marker.set()
+
+    def _next_batch(self) -> tuple[list[Trace], list[threading.Event]]:
+        """Block for one item, then take whatever else is already waiting, up to a batch."""
+        batch: list[Trace] = []
+        markers: list[threading.Event] = []
+        item = self._queue.get()
+        while True:
+            if isinstance(item, threading.Event):
+                markers.append(item)
+                break  # a flush waits only for what came before it
+            batch.append(item)
+            if len(batch) >= MAX_BATCH_SIZE:
+                break
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+        return batch, markers
+
+    def _write(self, batch: list[Trace]) -> None:
+        close_old_connections()  # a long-lived thread must drop a connection the server closed
+        try:
+            Trace.objects.bulk_create(batch)
+            return
+        except Exception:
+            if len(batch) == 1:
+                logger.exception("Could not write trace %s", batch[0].id)
+                return
+            logger.warning("Could not write %d traces at once; writing one by one", len(batch))
+        close_old_connections()
+        for trace in batch:  # one bad row must not cost the others
+            try:
+                trace.save(force_insert=True)
+            except Exception:
+                logger.exception("Could not write trace %s", trace.id)
+
+
+_writer = TraceWriter()
+
+
+def record_trace(
+    *,
+    trace_id: str | uuid.UUID,
+    endpoint: str,
+    model: str,
+    input: Any,
+    output: str,
+    prompt_tokens: int | None,
+    completion_tokens: int | None,
+    total_tokens: int | None,
+    duration_ms: int | None,
+    ttft_ms: int | None = None,
+    load_duration_ms: int | None = None,
+    tokens_per_second: float | None = None,
+    status: str,
+    error: str = "",
+    stream: bool = False,
+    request_params: dict | None = None,
+) -> None:
+    """Record one inference call without waiting for the database.
+
+    Takes the call's facts (`input` is the JSON the client sent: messages or embedding inputs;
+    `status` one of TraceStatus; durations in milliseconds). The trace's created_at is now.
+    Cheap and non-blocking, so sync and async views alike call it directly; the row is written
+    by a background thread moments later. `input` and `request_params` are stored as given:
+    the caller must not change them afterwards. Never raises for a failed write.
+    """
+    _writer.submit(
+        Trace(
+            id=trace_id,
+            endpoint=endpoint,
+            model=model,
+            input=input,
+            output=output or "",
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            total_tokens=total_tokens,
+            duration_ms=duration_ms,
+            ttft_ms=ttft_ms,
+            load_duration_ms=load_duration_ms,
+            tokens_per_second=tokens_per_second,
+            status=status,
+            error=error or "",
+            stream=stream,
+            request_params=request_params or {},
+            created_at=timezone.now(),
+        )
+    )
+
+
+def flush_traces(timeout: float = 5.0) -> bool:
+    """Wait up to `timeout` seconds for every recorded trace to be written; True if all were."""
+    return _writer.flush(timeout)
+
+
+atexit.register(flush_traces)
+
+
+@dataclass(frozen=True)
+class TracePage:
+    """One page of traces, newest first, with the counts the seed's list answer carries."""
+
+    traces: list[Trace]
+    total: int
+    page: int
+    limit: int
+
+    @property
+    def pages(self) -> int:
+        return math.ceil(self.total / self.limit)
+
+
+def filter_traces(
+    *,
+    model: str | None = None,
+    status: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> TraceQuerySet:
+    """All traces matching the filters, newest first."""
+    return Trace.objects.matching(model=model, status=status, since=since, until=until)
+
+
+def list_traces(
+    *,
+    page: int,
+    limit: int,
+    model: str | None = None,
+    status: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> TracePage:
+    """Page `page` (from 1) of `limit` traces matching the filters, newest first."""
+    traces = filter_traces(model=model, status=status, since=since, until=until)
+    offset = (page - 1) * limit
+    return TracePage(
+        traces=list(traces[offset : offset + limit]),
+        total=traces.count(),
+        page=page,
+        limit=limit,
+    )
