@@ -1,0 +1,43 @@
+"""API clients never see an HTML page: 404, 405 and 500 answer in OpenAI's error shape."""
+
+import logging
+
+import pytest
+from django.urls import path
+
+from premrunner.urls import urlpatterns as project_urlpatterns
+
+pytestmark = pytest.mark.django_db
+
+
+def explode(request):
+    raise RuntimeError("secret internal detail")
+
+
+# The project's routes plus one that fails, to see what a server error looks like to a client.
+urlpatterns = [path("api/explode", explode), *project_urlpatterns]
+
+
+@pytest.mark.parametrize("path", ["/v1/no-such-thing", "/api/no/such/thing", "/api/v1/nope"])
+def test_unknown_api_routes_answer_404_json(client, auth_headers, path):
+    response = client.get(path, headers=auth_headers)
+    assert response.status_code == 404
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_a_wrong_method_is_not_an_html_page(client, auth_headers):
+    response = client.get("/api/auth/verify", headers=auth_headers)
+    assert response.status_code == 405
+    assert b"<html" not in response.content.lower()
+
+
+@pytest.mark.urls(__name__)
+def test_a_server_error_is_500_json_with_details_only_in_the_log(client, auth_headers, caplog):
+    client.raise_request_exception = False
+    with caplog.at_level(logging.ERROR):
+        response = client.get("/api/explode", headers=auth_headers)
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "internal_error"
+    assert "secret internal detail" not in response.content.decode()
+    assert "secret internal detail" in caplog.text
