@@ -12,13 +12,16 @@ import queue
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import close_old_connections
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce, TruncDay, TruncHour
 from django.utils import timezone
 
-from traces.models import Trace, TraceQuerySet
+from premrunner.errors import ApiError
+from traces.models import Trace, TraceQuerySet, TraceStatus
 
 logger = logging.getLogger(__name__)
 
@@ -199,6 +202,16 @@ def filter_traces(
     return Trace.objects.matching(model=model, status=status, since=since, until=until)
 
 
+def get_trace(*, trace_id: str) -> Trace:
+    """The trace with `trace_id`; raises ApiError (404) for an unknown or malformed id."""
+    try:
+        return Trace.objects.get(id=uuid.UUID(trace_id))
+    except (ValueError, Trace.DoesNotExist):
+        raise ApiError(
+            f"No trace with id '{trace_id}'.", status=404, code="trace_not_found", param="id"
+        ) from None
+
+
 def list_traces(
     *,
     page: int,
@@ -217,3 +230,77 @@ def list_traces(
         page=page,
         limit=limit,
     )
+
+
+@dataclass(frozen=True)
+class StatsBucket:
+    """Calls that started in one hour or day."""
+
+    start: datetime
+    requests: int
+    tokens: int
+    errors: int
+
+
+BUCKET_SIZES = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
+# With no `since`, the chart shows the last day by hour or the last 30 days by day.
+DEFAULT_STATS_SPANS = {"hour": timedelta(days=1), "day": timedelta(days=30)}
+MAX_STATS_BUCKETS = 2_000
+
+
+def trace_stats(
+    *,
+    bucket: str,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    model: str | None = None,
+) -> list[StatsBucket]:
+    """Requests, tokens and errors per `bucket` ("hour" or "day", UTC) in [since, until).
+
+    Aggregated in the database. Every bucket of the range is returned, oldest first, empty ones
+    with zeros. `until` defaults to now and `since` to a day (hours) or 30 days (days) before it.
+    Raises ApiError (400) for a range of more than MAX_STATS_BUCKETS buckets.
+    """
+    size = BUCKET_SIZES[bucket]
+    until = until or timezone.now()
+    since = since or until - DEFAULT_STATS_SPANS[bucket]
+    first = _bucket_start(since, bucket)
+    if (until - first) / size > MAX_STATS_BUCKETS:
+        raise ApiError(
+            f"That range has more than {MAX_STATS_BUCKETS} {bucket}s; narrow it or use days.",
+            param="since",
+            code="range_too_large",
+        )
+    trunc = TruncHour if bucket == "hour" else TruncDay
+    rows = (
+        filter_traces(model=model, since=since, until=until)
+        .order_by()
+        .annotate(start=trunc("created_at", tzinfo=UTC))
+        .values("start")
+        .annotate(
+            requests=Count("id"),
+            tokens=Coalesce(Sum("total_tokens"), 0),
+            errors=Count("id", filter=Q(status=TraceStatus.ERROR)),
+        )
+    )
+    found = {row["start"]: row for row in rows}
+    buckets = []
+    start = first
+    while start < until:
+        row = found.get(start, {})
+        buckets.append(
+            StatsBucket(
+                start=start,
+                requests=row.get("requests", 0),
+                tokens=row.get("tokens", 0),
+                errors=row.get("errors", 0),
+            )
+        )
+        start += size
+    return buckets
+
+
+def _bucket_start(moment: datetime, bucket: str) -> datetime:
+    """The start (UTC) of the hour or day that holds `moment`."""
+    start = moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return start.replace(hour=0) if bucket == "day" else start
