@@ -1,5 +1,6 @@
 """The durable record of every inference call (the seed's `traces` table, grown up)."""
 
+import json
 import uuid
 from datetime import datetime
 
@@ -11,6 +12,13 @@ class TraceStatus(models.TextChoices):
     SUCCESS = "success", "Success"
     ERROR = "error", "Error"
     CANCELLED = "cancelled", "Cancelled"
+
+
+class TextJSONEncoder(json.JSONEncoder):
+    """Keeps text as itself rather than \\u escapes, so a search finds words in any language."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **(kwargs | {"ensure_ascii": False}))
 
 
 class TraceQuerySet(models.QuerySet):
@@ -44,7 +52,7 @@ class Trace(models.Model):
     endpoint = models.CharField(max_length=100)
     model = models.CharField(max_length=200)
     # The conversation (chat) or the inputs (embeddings), as the client sent them.
-    input = models.JSONField(default=list, blank=True)
+    input = models.JSONField(default=list, blank=True, encoder=TextJSONEncoder)
     # The assistant's reply; empty for embeddings and for calls that failed before any output.
     output = models.TextField(blank=True)
     prompt_tokens = models.IntegerField(null=True, blank=True)
@@ -64,7 +72,7 @@ class Trace(models.Model):
     error = models.TextField(blank=True)
     stream = models.BooleanField(default=False)
     # Sampling and other options of the request (temperature, max_tokens, tools, ...).
-    request_params = models.JSONField(default=dict, blank=True)
+    request_params = models.JSONField(default=dict, blank=True, encoder=TextJSONEncoder)
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = TraceQuerySet.as_manager()
