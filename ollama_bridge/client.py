@@ -21,11 +21,13 @@ from typing import Any, NoReturn
 
 import httpx
 import requests
+import urllib3
 from django.conf import settings
 
 from ollama_bridge.errors import (
     ModelNotFound,
     OllamaBadRequest,
+    OllamaError,
     OllamaUnavailable,
     OllamaUpstreamError,
 )
@@ -33,6 +35,8 @@ from ollama_bridge.errors import (
 logger = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT = 5.0
+# (connect, read) of the quick liveness and status checks.
+PROBE_TIMEOUT = (CONNECT_TIMEOUT / 2, 5.0)
 HASH_BLOCK_SIZE = 1024 * 1024
 KeepAlive = str | int | float | None
 
@@ -85,6 +89,19 @@ def _unavailable(base_url: str, exc: Exception) -> OllamaUnavailable:
     return OllamaUnavailable(
         f"Ollama is not reachable at {base_url} ({reason}). Check GET /api/ollama/status."
     )
+
+
+def _broken_stream(
+    base_url: str, path: str, exc: Exception
+) -> OllamaUnavailable | OllamaUpstreamError:
+    """The typed error for a stream that failed after its headers: a read timeout is Ollama not
+    answering in time; anything else is an answer that broke off."""
+    # requests reports a read timeout between chunks as a ConnectionError around urllib3's.
+    if isinstance(exc, requests.Timeout) or any(
+        isinstance(arg, urllib3.exceptions.ReadTimeoutError) for arg in exc.args
+    ):
+        return OllamaUnavailable(f"Ollama at {base_url} did not answer in time.")
+    return OllamaUpstreamError(f"Ollama's answer to {path} broke off: {exc}")
 
 
 def _load_payload(model: str, keep_alive: KeepAlive) -> dict:
@@ -152,7 +169,15 @@ class OllamaClient:
     # -- plumbing -------------------------------------------------------------------------
 
     @contextmanager
-    def _call(self, method: str, path: str, *, model: str | None = None, **kwargs):
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        model: str | None = None,
+        log_level: int = logging.INFO,
+        **kwargs,
+    ):
         """Send one request; yield the (possibly streaming) response; log and type every failure."""
         started = time.monotonic()
         outcome = "ok"
@@ -168,14 +193,16 @@ class OllamaClient:
                 try:
                     yield response
                 except (requests.RequestException, OSError) as exc:
-                    raise OllamaUpstreamError(
-                        f"Ollama's answer to {path} broke off: {exc}"
-                    ) from exc
+                    raise _broken_stream(self.base_url, path, exc) from exc
+        except GeneratorExit:
+            outcome = "closed"
+            raise
         except Exception as exc:
             outcome = type(exc).__name__
             raise
         finally:
-            logger.info(
+            logger.log(
+                log_level,
                 "ollama %s %s model=%s %.0fms %s",
                 method,
                 path,
@@ -200,10 +227,23 @@ class OllamaClient:
     def heartbeat(self) -> bool:
         """True when Ollama answers `HEAD /`; never raises."""
         try:
-            response = self._http.head(f"{self.base_url}/", timeout=(CONNECT_TIMEOUT / 2, 5))
+            response = self._http.head(f"{self.base_url}/", timeout=PROBE_TIMEOUT)
         except requests.RequestException:
             return False
         return response.ok
+
+    def probe(self) -> dict | None:
+        """`{"version", "models_loaded"}` (names) when Ollama answers, else None; never raises.
+
+        Status watchers call it every few seconds, so its calls log at DEBUG, not INFO.
+        """
+        quiet = {"log_level": logging.DEBUG, "timeout": PROBE_TIMEOUT}
+        try:
+            version = self._json("GET", "/api/version", **quiet)["version"]
+            running = self._json("GET", "/api/ps", **quiet).get("models") or []
+        except (OllamaError, KeyError, TypeError, ValueError):
+            return None
+        return {"version": version, "models_loaded": [model["name"] for model in running]}
 
     def version(self) -> str:
         """Ollama's version string (e.g. `0.33.0`)."""

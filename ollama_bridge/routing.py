@@ -1,3 +1,9 @@
 """WebSocket routes of the Ollama bridge."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from ollama_bridge.consumers import StatusConsumer
+
+websocket_urlpatterns = [
+    path("ws/status", StatusConsumer.as_asgi()),
+]

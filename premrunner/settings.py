@@ -66,6 +66,11 @@ OLLAMA_MODELS = env("OLLAMA_MODELS", default=str(DATA_PATH / "ollama"))
 OLLAMA_DEFAULT_MODEL = env("OLLAMA_DEFAULT_MODEL", default="")
 # Longest wait for Ollama's next byte (a first token can wait for a model to load).
 OLLAMA_READ_TIMEOUT = env.float("OLLAMA_READ_TIMEOUT", default=300.0)
+# Seconds a starting Ollama may take to answer, and to exit after SIGTERM before SIGKILL.
+OLLAMA_START_TIMEOUT = env.float("OLLAMA_START_TIMEOUT", default=60.0)
+OLLAMA_STOP_TIMEOUT = env.float("OLLAMA_STOP_TIMEOUT", default=10.0)
+# Seconds between status checks while someone watches /ws/status or PremRunner keeps Ollama.
+OLLAMA_STATUS_INTERVAL = env.float("OLLAMA_STATUS_INTERVAL", default=3.0)
 DEFAULT_MODEL = env("DEFAULT_MODEL", default="") or OLLAMA_DEFAULT_MODEL
 
 MAX_UPLOAD_SIZE = env.int("MAX_UPLOAD_SIZE", default=10 * 1024**3)
