@@ -1,0 +1,1 @@
+"""Inference for every caller (`inference`) and the web chat built on it (`web_chat`)."""
