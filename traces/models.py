@@ -2,9 +2,10 @@
 
 import json
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db import models
+from django.db.models.functions import Coalesce, Trunc
 from django.utils import timezone
 
 
@@ -19,6 +20,28 @@ class TextJSONEncoder(json.JSONEncoder):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **(kwargs | {"ensure_ascii": False}))
+
+
+class TruncUTC(Trunc):
+    """Trunc to the UTC year, month, day or hour, computed by SQLite itself.
+
+    Django's SQLite Trunc calls a Python function per row, ten times slower over the hundreds
+    of thousands of rows a month of traces holds; SQLite stores UTC text, which strftime cuts.
+    """
+
+    SQLITE_FORMATS = {
+        "year": "%Y-01-01 00:00:00",
+        "month": "%Y-%m-01 00:00:00",
+        "day": "%Y-%m-%d 00:00:00",
+        "hour": "%Y-%m-%d %H:00:00",
+    }
+
+    def __init__(self, expression: str, kind: str) -> None:
+        super().__init__(expression, kind, output_field=models.DateTimeField(), tzinfo=UTC)
+
+    def as_sqlite(self, compiler, connection, **extra_context) -> tuple[str, tuple]:
+        sql, params = compiler.compile(self.lhs)
+        return f"strftime(%s, {sql})", (self.SQLITE_FORMATS[self.kind], *params)
 
 
 class TraceQuerySet(models.QuerySet):
@@ -41,6 +64,36 @@ class TraceQuerySet(models.QuerySet):
         if until is not None:
             traces = traces.filter(created_at__lt=until)
         return traces
+
+    def datetimes(
+        self, field_name: str, kind: str, order: str = "ASC", tzinfo=None
+    ) -> models.QuerySet:
+        """Django's `datetimes`, with the native TruncUTC (the admin's date drill-down uses it)."""
+        if (
+            tzinfo is not None
+            or kind not in TruncUTC.SQLITE_FORMATS
+            or timezone.get_current_timezone_name() != "UTC"
+        ):
+            return super().datetimes(field_name, kind, order, tzinfo)
+        return (
+            self.annotate(datetimefield=TruncUTC(field_name, kind))
+            .values_list("datetimefield", flat=True)
+            .distinct()
+            .order_by(("-" if order == "DESC" else "") + "datetimefield")
+        )
+
+    def counts_per(self, bucket: str) -> "TraceQuerySet":
+        """Rows of {start, requests, tokens, errors} per UTC "hour" or "day" that has traces."""
+        return (
+            self.order_by()
+            .annotate(start=TruncUTC("created_at", bucket))
+            .values("start")
+            .annotate(
+                requests=models.Count("id"),
+                tokens=Coalesce(models.Sum("total_tokens"), 0),
+                errors=models.Count("id", filter=models.Q(status=TraceStatus.ERROR)),
+            )
+        )
 
 
 class Trace(models.Model):
@@ -85,6 +138,10 @@ class Trace(models.Model):
             models.Index(fields=["-created_at", "-id"], name="trace_created_idx"),
             models.Index(fields=["model", "-created_at", "-id"], name="trace_model_created_idx"),
             models.Index(fields=["status", "-created_at", "-id"], name="trace_status_created_idx"),
+            # Also lets the admin list the distinct endpoints without reading every row.
+            models.Index(
+                fields=["endpoint", "-created_at", "-id"], name="trace_endpoint_created_idx"
+            ),
         ]
 
     def __str__(self) -> str:

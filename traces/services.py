@@ -16,12 +16,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import close_old_connections
-from django.db.models import Count, Q, Sum
-from django.db.models.functions import Coalesce, TruncDay, TruncHour
 from django.utils import timezone
 
 from premrunner.errors import ApiError
-from traces.models import Trace, TraceQuerySet, TraceStatus
+from traces.models import Trace, TraceQuerySet
 
 logger = logging.getLogger(__name__)
 
@@ -271,18 +269,7 @@ def trace_stats(
             param="since",
             code="range_too_large",
         )
-    trunc = TruncHour if bucket == "hour" else TruncDay
-    rows = (
-        filter_traces(model=model, since=since, until=until)
-        .order_by()
-        .annotate(start=trunc("created_at", tzinfo=UTC))
-        .values("start")
-        .annotate(
-            requests=Count("id"),
-            tokens=Coalesce(Sum("total_tokens"), 0),
-            errors=Count("id", filter=Q(status=TraceStatus.ERROR)),
-        )
-    )
+    rows = filter_traces(model=model, since=since, until=until).counts_per(bucket)
     found = {row["start"]: row for row in rows}
     buckets = []
     start = first

@@ -63,6 +63,28 @@ def test_the_list_filters_by_status_model_stream_and_endpoint(admin_client, quer
     assert listed_ids(response) == {str(wanted.id)}
 
 
+def test_the_date_hierarchy_offers_the_days_that_have_traces(admin_client):
+    make_trace(created_at=at("2025-03-01 10:00"))
+    make_trace(created_at=at("2025-03-03 23:59"))
+
+    page = admin_client.get(CHANGELIST).content.decode()
+
+    assert "created_at__day=1" in page
+    assert "created_at__day=3" in page
+    assert "created_at__day=2" not in page
+
+
+def test_the_date_hierarchy_offers_the_months_of_a_year(admin_client):
+    make_trace(created_at=at("2025-01-31 23:59"))
+    make_trace(created_at=at("2025-03-01 00:00"))
+
+    page = admin_client.get(CHANGELIST).content.decode()
+
+    assert "created_at__month=1" in page
+    assert "created_at__month=3" in page
+    assert "created_at__month=2" not in page
+
+
 def test_the_date_hierarchy_drills_down_to_a_day(admin_client):
     that_day = make_trace(created_at=at("2025-03-01 10:00"))
     make_trace(created_at=at("2025-03-02 10:00"))
