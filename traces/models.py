@@ -2,7 +2,7 @@
 
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.db import models
 from django.db.models.functions import Coalesce, Trunc
@@ -22,19 +22,37 @@ class TextJSONEncoder(json.JSONEncoder):
         super().__init__(*args, **(kwargs | {"ensure_ascii": False}))
 
 
+def period_start(moment: datetime, kind: str) -> datetime:
+    """The start (UTC) of the "year", "month", "day" or "hour" that holds `moment`."""
+    moment = moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    if kind == "hour":
+        return moment
+    moment = moment.replace(hour=0)
+    if kind == "day":
+        return moment
+    moment = moment.replace(day=1)
+    return moment if kind == "month" else moment.replace(month=1)
+
+
+def next_period(start: datetime, kind: str) -> datetime:
+    """The start of the period after the one that begins at `start`."""
+    if kind == "hour":
+        return start + timedelta(hours=1)
+    if kind == "day":
+        return start + timedelta(days=1)
+    if kind == "year" or start.month == 12:
+        return start.replace(year=start.year + 1, month=1)
+    return start.replace(month=start.month + 1)
+
+
 class TruncUTC(Trunc):
-    """Trunc to the UTC year, month, day or hour, computed by SQLite itself.
+    """Trunc to the UTC day or hour, computed by SQLite itself.
 
     Django's SQLite Trunc calls a Python function per row, ten times slower over the hundreds
     of thousands of rows a month of traces holds; SQLite stores UTC text, which strftime cuts.
     """
 
-    SQLITE_FORMATS = {
-        "year": "%Y-01-01 00:00:00",
-        "month": "%Y-%m-01 00:00:00",
-        "day": "%Y-%m-%d 00:00:00",
-        "hour": "%Y-%m-%d %H:00:00",
-    }
+    SQLITE_FORMATS = {"day": "%Y-%m-%d 00:00:00", "hour": "%Y-%m-%d %H:00:00"}
 
     def __init__(self, expression: str, kind: str) -> None:
         super().__init__(expression, kind, output_field=models.DateTimeField(), tzinfo=UTC)
@@ -65,22 +83,26 @@ class TraceQuerySet(models.QuerySet):
             traces = traces.filter(created_at__lt=until)
         return traces
 
-    def datetimes(
-        self, field_name: str, kind: str, order: str = "ASC", tzinfo=None
-    ) -> models.QuerySet:
-        """Django's `datetimes`, with the native TruncUTC (the admin's date drill-down uses it)."""
+    def datetimes(self, field_name: str, kind: str, order: str = "ASC", tzinfo=None):
+        """The UTC years, months, days or hours that hold traces (the admin's date drill-down).
+
+        Found by seeking the index once per period found instead of truncating every row:
+        over a million traces that is milliseconds, not seconds. Returns a list.
+        """
         if (
-            tzinfo is not None
-            or kind not in TruncUTC.SQLITE_FORMATS
+            field_name != "created_at"
+            or kind not in ("year", "month", "day", "hour")
+            or tzinfo is not None
             or timezone.get_current_timezone_name() != "UTC"
         ):
             return super().datetimes(field_name, kind, order, tzinfo)
-        return (
-            self.annotate(datetimefield=TruncUTC(field_name, kind))
-            .values_list("datetimefield", flat=True)
-            .distinct()
-            .order_by(("-" if order == "DESC" else "") + "datetimefield")
-        )
+        moments = self.order_by("created_at").values_list("created_at", flat=True)
+        periods = []
+        moment = moments.first()
+        while moment is not None:
+            periods.append(period_start(moment, kind))
+            moment = moments.filter(created_at__gte=next_period(periods[-1], kind)).first()
+        return periods if order == "ASC" else periods[::-1]
 
     def counts_per(self, bucket: str) -> "TraceQuerySet":
         """Rows of {start, requests, tokens, errors} per UTC "hour" or "day" that has traces."""

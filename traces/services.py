@@ -12,14 +12,14 @@ import queue
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import close_old_connections
 from django.utils import timezone
 
 from premrunner.errors import ApiError
-from traces.models import Trace, TraceQuerySet
+from traces.models import Trace, TraceQuerySet, period_start
 
 logger = logging.getLogger(__name__)
 
@@ -262,7 +262,7 @@ def trace_stats(
     size = BUCKET_SIZES[bucket]
     until = until or timezone.now()
     since = since or until - DEFAULT_STATS_SPANS[bucket]
-    first = _bucket_start(since, bucket)
+    first = period_start(since, bucket)
     if (until - first) / size > MAX_STATS_BUCKETS:
         raise ApiError(
             f"That range has more than {MAX_STATS_BUCKETS} {bucket}s; narrow it or use days.",
@@ -285,9 +285,3 @@ def trace_stats(
         )
         start += size
     return buckets
-
-
-def _bucket_start(moment: datetime, bucket: str) -> datetime:
-    """The start (UTC) of the hour or day that holds `moment`."""
-    start = moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-    return start.replace(hour=0) if bucket == "day" else start

@@ -1,10 +1,11 @@
 """The traces API: list with filters, one trace, and counts over time for the UI's chart."""
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from premrunner.openapi import error_responses
 from traces.serializers import (
     TraceListParams,
     TracePageSerializer,
@@ -26,7 +27,7 @@ class TraceListView(APIView):
     @extend_schema(
         operation_id="listTraces",
         parameters=[TraceListParams],
-        responses={200: TracePageSerializer},
+        responses={200: TracePageSerializer, **error_responses(400, 401)},
         tags=["traces"],
     )
     def get(self, request: Request) -> Response:
@@ -39,7 +40,7 @@ class TraceStatsView(APIView):
     @extend_schema(
         operation_id="traceStats",
         parameters=[TraceStatsParams],
-        responses={200: TraceStatsSerializer},
+        responses={200: TraceStatsSerializer, **error_responses(400, 401)},
         tags=["traces"],
     )
     def get(self, request: Request) -> Response:
@@ -51,7 +52,7 @@ class TraceStatsView(APIView):
 class TraceDetailView(APIView):
     @extend_schema(
         operation_id="getTrace",
-        responses={200: TraceSerializer, 404: OpenApiResponse(description="No such trace.")},
+        responses={200: TraceSerializer, **error_responses(401, 404)},
         tags=["traces"],
     )
     def get(self, request: Request, trace_id: str) -> Response:
