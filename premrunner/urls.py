@@ -2,16 +2,24 @@
 
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import (
+    SpectacularJSONAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerView,
+)
 
 from premrunner import views
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
-    path("docs/openapi.json", SpectacularAPIView.as_view(), name="openapi-schema"),
+    path("docs/openapi.json", SpectacularJSONAPIView.as_view(), name="openapi-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="api-docs"),
-    path("docs/redoc/", SpectacularRedocView.as_view(url_name="openapi-schema"), name="api-redoc"),
+    path(
+        "docs/redoc/",
+        SpectacularRedocView.as_view(url_name="openapi-schema", template_name="docs/redoc.html"),
+        name="api-redoc",
+    ),
     path("api/hello", views.hello, name="hello"),
     path("api/auth/verify", views.verify_token, name="verify-token"),
     # Order matters where paths overlap: the more specific app comes first.
