@@ -397,6 +397,10 @@ class AsyncOllamaClient:
             limits=httpx.Limits(max_connections=512, max_keepalive_connections=64),
         )
 
+    async def aclose(self) -> None:
+        """Close the connections of this client."""
+        await self._http.aclose()
+
     @asynccontextmanager
     async def _call(self, method: str, path: str, *, model: str | None = None, **kwargs):
         """Send one request, yield the streaming response; log and type every failure."""

@@ -411,7 +411,7 @@ class OllamaSupervisor:
         """Block until the state is `state` (True) or `timeout` passes (False); for callers that
         must not go on before Ollama answers."""
         deadline = time.monotonic() + timeout
-        while self._state is not state:
+        while self._state != state:
             if time.monotonic() > deadline:
                 return False
             time.sleep(0.05)
