@@ -73,8 +73,11 @@ class TraceWriter:
     def _run(self) -> None:
         while True:
             batch, markers = self._next_batch()
-            if batch:
-                self._write(batch)
+            try:
+                if batch:
+                    self._write(batch)
+            except Exception:  # the writer must outlive any failure, or tracing stops silently
+                logger.exception("Trace writer failed on %d traces", len(batch))
             for marker in markers:
                 marker.set()
 
@@ -97,7 +100,13 @@ class TraceWriter:
         return batch, markers
 
     def _write(self, batch: list[Trace]) -> None:
-        close_old_connections()  # a long-lived thread must drop a connection the server closed
+        close_old_connections()  # drop a connection the server closed while the writer idled
+        try:
+            self._insert(batch)
+        finally:
+            close_old_connections()  # like a request, hold none between writes (CONN_MAX_AGE)
+
+    def _insert(self, batch: list[Trace]) -> None:
         try:
             Trace.objects.bulk_create(batch)
             return

@@ -72,6 +72,20 @@ def test_record_trace_never_raises_when_the_write_fails(caplog):
     assert f"Could not write trace {trace_id}" in caplog.text
 
 
+def test_a_trace_that_cannot_be_written_costs_no_other_trace(caplog):
+    duplicate = record()
+    assert flush_traces(5)
+
+    for n in range(20):  # recorded in a burst, so likely written as one batch with the bad one
+        record(output=f"fine {n}")
+        if n == 10:
+            record(trace_id=duplicate)
+
+    assert flush_traces(5)
+    assert Trace.objects.count() == 21
+    assert f"Could not write trace {duplicate}" in caplog.text
+
+
 def test_a_burst_of_traces_from_many_threads_is_written_in_full():
     threads = [threading.Thread(target=lambda: [record() for _ in range(50)]) for _ in range(8)]
     for thread in threads:
