@@ -46,3 +46,10 @@ def api(live_server) -> requests.Session:
 @pytest.fixture
 def auth_headers() -> dict[str, str]:
     return {"Authorization": f"Bearer {TEST_TOKEN}"}
+
+
+@pytest.fixture(autouse=True)
+def _live_server_helper():
+    """Replace pytest-django's helper of the same name, which takes any fixture called
+    `live_server` for its own (and fails on ours, a separate `manage.py serve` process)."""
+    yield
