@@ -75,6 +75,12 @@ DEFAULT_MODEL = env("DEFAULT_MODEL", default="") or OLLAMA_DEFAULT_MODEL
 
 MAX_UPLOAD_SIZE = env.int("MAX_UPLOAD_SIZE", default=10 * 1024**3)
 IMPORT_DIRS = [Path(p).resolve() for p in env.list("IMPORT_DIRS", default=[])]
+# Chunked uploads: the chunk size the server asks for, and how long an idle upload is kept.
+UPLOAD_CHUNK_SIZE = env.int("UPLOAD_CHUNK_SIZE", default=16 * 1024**2)
+UPLOAD_EXPIRY_HOURS = env.float("UPLOAD_EXPIRY_HOURS", default=24.0)
+# Largest total an archive may unpack to (zip bombs), and disk space uploads always leave free.
+MAX_EXTRACTED_SIZE = env.int("MAX_EXTRACTED_SIZE", default=2 * MAX_UPLOAD_SIZE)
+UPLOAD_DISK_RESERVE = env.int("UPLOAD_DISK_RESERVE", default=512 * 1024**2)
 # JSON bodies of the inference API; model files never travel through this limit.
 MAX_JSON_BODY_SIZE = env.int("MAX_JSON_BODY_SIZE", default=32 * 1024**2)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_JSON_BODY_SIZE

@@ -1,4 +1,7 @@
-"""App configuration for uploads."""
+"""App configuration for uploads: starts the import worker in server processes."""
+
+import os
+import sys
 
 from django.apps import AppConfig
 
@@ -7,3 +10,10 @@ class UploadsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "uploads"
     verbose_name = "Uploads"
+
+    def ready(self) -> None:
+        from ollama_bridge.apps import is_server_process
+        from uploads.worker import start_worker
+
+        if is_server_process(sys.argv, os.environ):
+            start_worker()

@@ -33,15 +33,19 @@ class Command(BaseCommand):
         from daphne.server import Server
 
         from premrunner.asgi import application
+        from uploads import bodies
 
         self.stdout.write(
             f"PremRunner listening on http://{host}:{port} (data in {settings.DATA_PATH})"
         )
-        Server(
+        server = Server(
             application=application,
             endpoints=build_endpoint_description_strings(host=host, port=port),
             signal_handlers=True,
             http_timeout=None,
             websocket_handshake_timeout=10,
             application_close_timeout=10,
-        ).run()
+            # Upload bodies: refused before storing when too large, else spooled to disk.
+            ready_callable=lambda: bodies.install(server),
+        )
+        server.run()
