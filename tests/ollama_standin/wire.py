@@ -18,6 +18,7 @@ _HTML_ESCAPES = {
     "\u2029": "\\u2029",
 }
 _LARGEST_PLAIN_FLOAT = 1e21
+_LITERALS = {"n": "null", "t": "true", "f": "false"}
 
 
 class EmptyBody(Exception):
@@ -95,6 +96,8 @@ def _syntax_message(error: json.JSONDecodeError, text: str) -> str:
     pos = error.pos
     if pos >= len(text) or error.msg.startswith("Unterminated string"):
         return "unexpected EOF"
+    if error.msg == "Expecting value" and text[pos] in _LITERALS:
+        return _literal_message(text, pos)
     char = _quote_char(text[pos])
     messages = {
         "Expecting value": f"invalid character {char} looking for beginning of value",
@@ -112,6 +115,19 @@ def _syntax_message(error: json.JSONDecodeError, text: str) -> str:
         )
         return f"invalid character {char} after {where}"
     return messages.get(error.msg, error.msg)
+
+
+def _literal_message(text: str, pos: int) -> str:
+    """Go's error for a misspelled `null`, `true` or `false` (`in literal null (expecting 'u')`).
+
+    Python only reports a literal when it is not complete, so a mismatch always exists.
+    """
+    word = _LITERALS[text[pos]]
+    offset = next(i for i in range(1, len(word)) if text[pos + i : pos + i + 1] != word[i])
+    if pos + offset >= len(text):
+        return "unexpected EOF"
+    char, expected = _quote_char(text[pos + offset]), _quote_char(word[offset])
+    return f"invalid character {char} in literal {word} (expecting {expected})"
 
 
 def _innermost_container(text: str, pos: int) -> str:

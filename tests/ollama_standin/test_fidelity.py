@@ -1,0 +1,523 @@
+"""The stand-in against Ollama's wire contract: one test per item of the fidelity checklist."""
+
+import hashlib
+import json
+import math
+import re
+import time
+
+import pytest
+import requests
+
+from .client import CHAT_MODEL, EMBED_MODEL, THINKING_MODEL, ndjson, post
+
+RFC3339_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$")
+METRICS = (
+    "total_duration",
+    "load_duration",
+    "prompt_eval_count",
+    "prompt_eval_duration",
+    "eval_count",
+    "eval_duration",
+)
+GGUF_FILE = b"GGUF" + b"\x03\x00\x00\x00" + bytes(16)
+
+
+def chat_body(model: str = CHAT_MODEL, **extra: object) -> dict[str, object]:
+    return {"model": model, "messages": [{"role": "user", "content": "Hello there"}], **extra}
+
+
+def upload(ollama, data: bytes) -> str:
+    digest = f"sha256:{hashlib.sha256(data).hexdigest()}"
+    response = post(ollama, f"/api/blobs/{digest}", data=data)
+    assert response.status_code in (200, 201)
+    return digest
+
+
+# 1
+
+
+def test_root_version_and_head_answer_like_ollama(ollama):
+    root = requests.get(ollama.url)
+    assert root.status_code == 200
+    assert root.headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert root.text == "Ollama is running"
+    head = requests.head(ollama.url)
+    assert head.status_code == 200 and head.content == b""
+    version = requests.get(f"{ollama.url}/api/version").json()["version"]
+    assert re.fullmatch(r"\d+\.\d+\.\d+", version)
+
+
+# 2
+
+
+def test_unknown_route_is_plain_404_and_wrong_method_is_plain_405(ollama):
+    missing = requests.get(f"{ollama.url}/api/nothing-here")
+    assert missing.status_code == 404
+    assert missing.headers["Content-Type"] == "text/plain"
+    assert missing.text == "404 page not found"
+    wrong = requests.get(f"{ollama.url}/api/chat")
+    assert wrong.status_code == 405
+    assert wrong.text == "405 method not allowed"
+
+
+# 3
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/api/chat"),
+        ("POST", "/api/generate"),
+        ("POST", "/api/embed"),
+        ("POST", "/api/embeddings"),
+        ("POST", "/api/show"),
+        ("POST", "/api/create"),
+        ("POST", "/api/pull"),
+        ("POST", "/api/copy"),
+        ("DELETE", "/api/delete"),
+    ],
+)
+def test_empty_body_is_missing_request_body(ollama, method, path):
+    response = requests.request(method, f"{ollama.url}{path}", data=b"")
+    assert response.status_code == 400
+    assert response.json() == {"error": "missing request body"}
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b'{"model":', "unexpected EOF"),
+        (b"{model}", "invalid character 'm' looking for beginning of object key string"),
+        (b"nope", "invalid character 'o' in literal null (expecting 'u')"),
+        (
+            b'{"model":"tiny-llama","messages":"hi"}',
+            "json: cannot unmarshal string into Go struct field ChatRequest.messages "
+            "of type []api.Message",
+        ),
+    ],
+)
+def test_malformed_json_is_400_with_the_decoder_message(ollama, body, message):
+    response = post(ollama, "/api/chat", data=body)
+    assert response.status_code == 400
+    assert response.json() == {"error": message}
+
+
+# 4
+
+
+@pytest.mark.parametrize("path", ["/api/chat", "/api/generate"])
+def test_chat_with_unknown_model_is_404_with_name_as_sent(ollama, path):
+    body = {"model": "no-such-model", "messages": [{"role": "user", "content": "hi"}]}
+    response = post(ollama, path, {**body, "prompt": "hi"})
+    assert response.status_code == 404
+    assert response.json() == {"error": "model 'no-such-model' not found"}
+
+
+# 5
+
+
+def test_chat_without_model_is_400_but_generate_is_404_with_empty_name(ollama):
+    chat = post(ollama, "/api/chat", {"messages": []})
+    assert chat.status_code == 400
+    assert chat.json() == {"error": "model is required"}
+    generate = post(ollama, "/api/generate", {"prompt": "hi"})
+    assert generate.status_code == 404
+    assert generate.json() == {"error": "model '' not found"}
+
+
+# 6
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [("/api/embed", {"input": "hi"}), ("/api/embeddings", {"prompt": "hi"})],
+)
+def test_embed_with_unknown_model_is_404_with_double_quotes(ollama, path, body):
+    response = post(ollama, path, {"model": "nowhere", **body})
+    assert response.status_code == 404
+    assert response.json() == {"error": 'model "nowhere" not found, try pulling it first'}
+
+
+# 7
+
+
+def test_show_names_the_canonical_tag_and_always_has_details(ollama):
+    missing = post(ollama, "/api/show", {"model": "nowhere"})
+    assert missing.status_code == 404
+    assert missing.json() == {"error": "model 'nowhere:latest' not found"}
+    shown = post(ollama, "/api/show", {"model": CHAT_MODEL}).json()
+    assert isinstance(shown["model_info"], dict)
+    assert shown["model_info"]["general.architecture"] == "llama"
+    assert set(shown["details"]) >= {"parent_model", "format", "family", "families"}
+    assert shown["modified_at"]
+    assert shown["modelfile"].startswith('# Modelfile generated by "ollama show"')
+    assert "completion" in shown["capabilities"]
+
+
+# 8
+
+
+def test_delete_removes_the_model_and_unknown_is_404(ollama):
+    copied = post(ollama, "/api/copy", {"source": CHAT_MODEL, "destination": "doomed"})
+    assert copied.status_code == 200 and copied.content == b""
+    deleted = requests.delete(f"{ollama.url}/api/delete", json={"model": "doomed"})
+    assert deleted.status_code == 200 and deleted.content == b""
+    names = [model["name"] for model in requests.get(f"{ollama.url}/api/tags").json()["models"]]
+    assert "doomed:latest" not in names
+    again = requests.delete(f"{ollama.url}/api/delete", json={"model": "doomed"})
+    assert again.status_code == 404
+    assert again.json() == {"error": "model 'doomed' not found"}
+
+
+# 9
+
+
+def test_chat_streams_ndjson_with_metrics_only_on_the_final_line(ollama):
+    response = post(ollama, "/api/chat", chat_body(), stream=True)
+    assert response.headers["Content-Type"] == "application/x-ndjson"
+    assert response.headers["Transfer-Encoding"] == "chunked"
+    lines = ndjson(response)
+    *partial, final = lines
+    assert partial and all(line["done"] is False for line in partial)
+    assert all(not set(METRICS) & set(line) for line in partial)
+    assert final["done"] is True and final["done_reason"] == "stop"
+    assert all(isinstance(final[key], int) and final[key] > 0 for key in METRICS)
+
+
+# 10
+
+
+def test_stream_false_returns_one_object_with_the_whole_text(ollama):
+    streamed = "".join(
+        line["message"]["content"] for line in ndjson(post(ollama, "/api/chat", chat_body()))
+    )
+    single = post(ollama, "/api/chat", chat_body(stream=False))
+    assert single.headers["Content-Type"].startswith("application/json")
+    body = single.json()
+    assert body["done"] is True and body["message"]["content"] == streamed
+    generated = post(
+        ollama, "/api/generate", {"model": CHAT_MODEL, "prompt": "hi", "stream": False}
+    )
+    assert generated.json()["done"] is True and generated.json()["response"]
+
+
+# 11
+
+
+def test_chat_replies_as_assistant_in_utc_echoing_the_model_as_sent(ollama):
+    for line in ndjson(post(ollama, "/api/chat", chat_body(model="TINY-LLAMA"))):
+        assert line["message"]["role"] == "assistant"
+        assert RFC3339_UTC.match(line["created_at"])
+        assert line["model"] == "TINY-LLAMA"
+
+
+# 12
+
+
+def test_empty_messages_load_and_keep_alive_zero_unloads(ollama):
+    load = post(ollama, "/api/chat", {"model": CHAT_MODEL, "messages": []})
+    assert load.headers["Content-Type"].startswith("application/json")
+    body = load.json()
+    assert body["message"] == {"role": "assistant", "content": ""}
+    assert (body["done"], body["done_reason"]) == (True, "load")
+    unload = post(ollama, "/api/chat", {"model": CHAT_MODEL, "messages": [], "keep_alive": 0})
+    assert unload.json()["done_reason"] == "unload"
+    generate = post(ollama, "/api/generate", {"model": CHAT_MODEL, "prompt": ""}).json()
+    assert (generate["response"], generate["done_reason"]) == ("", "load")
+    generate_unload = post(ollama, "/api/generate", {"model": CHAT_MODEL, "keep_alive": 0})
+    assert generate_unload.json()["done_reason"] == "unload"
+
+
+# 13
+
+
+def test_errors_before_output_use_a_real_status_and_after_it_an_error_line(spawn):
+    failing = spawn(STANDIN_PRELOAD=CHAT_MODEL, STANDIN_FAIL_AFTER="2")
+    response = post(failing, "/api/chat", chat_body())
+    assert response.status_code == 200
+    lines = ndjson(response)
+    assert len(lines) == 3 and "error" in lines[-1] and set(lines[-1]) == {"error"}
+    bad_format = post(failing, "/api/chat", chat_body(format="xml"))
+    assert bad_format.status_code == 500
+    assert bad_format.json()["error"].startswith("invalid format:")
+
+
+# 14
+
+
+def test_think_top_logprobs_and_think_values_are_checked(ollama):
+    thinking = post(ollama, "/api/chat", chat_body(think=True))
+    assert thinking.status_code == 400
+    assert thinking.json() == {"error": f'"{CHAT_MODEL}" does not support thinking'}
+    logprobs = post(ollama, "/api/chat", chat_body(top_logprobs=21))
+    assert logprobs.json() == {"error": "top_logprobs must be between 0 and 20"}
+    bad_think = post(ollama, "/api/chat", chat_body(model=THINKING_MODEL, think="loud"))
+    assert bad_think.status_code == 400
+    assert bad_think.json()["error"].startswith('invalid think value: "loud"')
+
+
+# 15
+
+
+def test_blob_head_reports_stored_missing_and_malformed(ollama):
+    digest = upload(ollama, b"head check")
+    assert requests.head(f"{ollama.url}/api/blobs/{digest}").status_code == 200
+    missing = "sha256:" + "0" * 64
+    assert requests.head(f"{ollama.url}/api/blobs/{missing}").status_code == 404
+    assert requests.head(f"{ollama.url}/api/blobs/sha256:xyz").status_code == 400
+
+
+# 16
+
+
+def test_blob_upload_creates_reuses_and_keeps_mismatched_data(ollama):
+    data = b"a fresh blob %f" % time.time()
+    digest = f"sha256:{hashlib.sha256(data).hexdigest()}"
+    assert post(ollama, f"/api/blobs/{digest}", data=data).status_code == 201
+    assert post(ollama, f"/api/blobs/{digest}", data=data).status_code == 200
+    other = b"not what the name says"
+    actual = f"sha256:{hashlib.sha256(other).hexdigest()}"
+    wrong = f"sha256:{'a' * 64}"
+    mismatch = post(ollama, f"/api/blobs/{wrong}", data=other)
+    assert mismatch.status_code == 400
+    assert mismatch.json() == {"error": f'digest mismatch, expected "{wrong}", got "{actual}"'}
+    assert requests.head(f"{ollama.url}/api/blobs/{actual}").status_code == 200
+
+
+# 17
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"model": "x"}, "neither 'from' or 'files' was specified"),
+        ({"model": "x", "modelfile": "FROM tiny-llama"}, "neither 'from' or 'files' was specified"),
+        ({"model": "bad name", "from": CHAT_MODEL}, "invalid model name"),
+        ({"from": CHAT_MODEL}, "invalid model name"),
+        ({"model": "x", "files": {"a.gguf": ""}}, "invalid digest format"),
+        (
+            {"model": "x", "files": {"/etc/a.gguf": "sha256:" + "0" * 64}},
+            "file path must be relative",
+        ),
+    ],
+)
+def test_create_rejects_bad_requests_before_streaming(ollama, body, message):
+    response = post(ollama, "/api/create", body)
+    assert response.status_code == 400
+    assert response.json() == {"error": message}
+
+
+# 18
+
+
+def test_create_streams_ollamas_progress_lines(ollama):
+    digest = upload(ollama, GGUF_FILE + b"create-progress")
+    body = {"model": "imported", "files": {"tiny.gguf": digest}, "system": "Be brief."}
+    statuses = [line["status"] for line in ndjson(post(ollama, "/api/create", body))]
+    assert statuses[0] == "parsing GGUF"
+    assert statuses[1] == f"using existing layer {digest}"
+    assert all(re.fullmatch(r"creating new layer sha256:[0-9a-f]{64}", s) for s in statuses[2:-2])
+    assert statuses[-2:] == ["writing manifest", "success"]
+    quiet = post(ollama, "/api/create", {"model": "derived", "from": "imported", "stream": False})
+    assert quiet.json() == {"status": "success"}
+
+
+def test_create_from_safetensors_starts_with_converting_model(ollama):
+    config = upload(ollama, json.dumps({"architectures": ["LlamaForCausalLM"]}).encode())
+    weights = upload(ollama, b"safetensors weights")
+    files = {"config.json": config, "model.safetensors": weights}
+    statuses = [
+        line["status"]
+        for line in ndjson(post(ollama, "/api/create", {"model": "st", "files": files}))
+    ]
+    assert statuses[0] == "converting model"
+    assert statuses[-2:] == ["writing manifest", "success"]
+
+
+# 19
+
+
+def test_tags_list_created_models_by_canonical_name_newest_first(ollama, spawn):
+    digest = upload(ollama, GGUF_FILE + b"tags")
+    post(ollama, "/api/create", {"model": "Listed", "files": {"m.gguf": digest}, "stream": False})
+    models = requests.get(f"{ollama.url}/api/tags").json()["models"]
+    newest = models[0]
+    assert newest["name"] == newest["model"] == "Listed:latest"
+    assert re.fullmatch(r"[0-9a-f]{64}", newest["digest"])
+    assert isinstance(newest["size"], int) and newest["size"] > 0
+    assert set(newest["details"]) >= {
+        "parent_model",
+        "format",
+        "family",
+        "families",
+        "parameter_size",
+        "quantization_level",
+    }
+    stamps = [model["modified_at"] for model in models]
+    assert stamps == sorted(stamps, reverse=True)
+    assert requests.get(f"{spawn().url}/api/tags").json() == {"models": []}
+
+
+# 20
+
+
+def test_ps_lists_loaded_models_until_they_are_unloaded(spawn):
+    server = spawn(STANDIN_PRELOAD=CHAT_MODEL)
+    assert requests.get(f"{server.url}/api/ps").json() == {"models": []}
+    post(server, "/api/chat", chat_body(stream=False))
+    (loaded,) = requests.get(f"{server.url}/api/ps").json()["models"]
+    assert loaded["name"] == loaded["model"] == "tiny-llama:latest"
+    assert {"expires_at", "size", "size_vram", "context_length"} <= set(loaded)
+    post(server, "/api/chat", {"model": CHAT_MODEL, "messages": [], "keep_alive": 0})
+    assert requests.get(f"{server.url}/api/ps").json() == {"models": []}
+
+
+# 21
+
+
+@pytest.mark.parametrize("name", ["bad name", "at@tag", "-leading", ".leading", "x:"])
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/chat", {"messages": [{"role": "user", "content": "hi"}]}),
+        ("/api/generate", {"prompt": "hi"}),
+        ("/api/create", {"from": CHAT_MODEL}),
+        ("/api/pull", {}),
+    ],
+)
+def test_invalid_model_names_are_rejected(ollama, name, path, body):
+    response = post(ollama, path, {"model": name, **body})
+    assert response.status_code == 400
+    assert response.json() == {"error": "invalid model name"}
+
+
+def test_names_resolve_case_insensitively_with_latest_as_default_tag(ollama):
+    for name in ("tiny-llama", "tiny-llama:latest", "Tiny-Llama:LATEST"):
+        assert post(ollama, "/api/chat", chat_body(model=name, stream=False)).status_code == 200
+
+
+# 22
+
+
+def test_embed_returns_one_unit_vector_per_input(ollama):
+    single = post(ollama, "/api/embed", {"model": EMBED_MODEL, "input": "hello"}).json()
+    batch = post(ollama, "/api/embed", {"model": EMBED_MODEL, "input": ["a", "b c"]}).json()
+    assert len(single["embeddings"]) == 1 and len(batch["embeddings"]) == 2
+    for vector in single["embeddings"] + batch["embeddings"]:
+        assert math.isclose(math.sqrt(sum(v * v for v in vector)), 1.0, rel_tol=1e-5)
+    assert single["prompt_eval_count"] > 0
+    empty = post(ollama, "/api/embed", {"model": EMBED_MODEL, "input": []}).json()
+    assert empty == {"model": EMBED_MODEL, "embeddings": []}
+    wrong = post(ollama, "/api/embed", {"model": EMBED_MODEL, "input": ["a", 1]})
+    assert wrong.status_code == 400 and wrong.json() == {"error": "invalid input type"}
+
+
+# 23
+
+
+def test_pull_streams_progress_and_unknown_models_fail_after_the_manifest_line(spawn):
+    server = spawn()
+    statuses = [
+        line["status"] for line in ndjson(post(server, "/api/pull", {"model": "gemma3:270m"}))
+    ]
+    assert statuses[0] == "pulling manifest"
+    assert any(re.fullmatch(r"pulling [0-9a-f]{12}", status) for status in statuses)
+    assert statuses[-3:] == ["verifying sha256 digest", "writing manifest", "success"]
+    unknown = post(server, "/api/pull", {"model": "not-in-registry"})
+    assert unknown.status_code == 200
+    assert ndjson(unknown) == [
+        {"status": "pulling manifest"},
+        {"error": "pull model manifest: file does not exist"},
+    ]
+    quiet = post(server, "/api/pull", {"model": "not-in-registry", "stream": False})
+    assert quiet.status_code == 500
+    assert quiet.json() == {"error": "pull model manifest: file does not exist"}
+
+
+# 24
+
+
+def test_openai_chat_completion_has_usage_and_fingerprint(ollama):
+    body = {"model": CHAT_MODEL, "messages": [{"role": "user", "content": "Hi"}]}
+    completion = post(ollama, "/v1/chat/completions", body).json()
+    assert completion["object"] == "chat.completion"
+    assert completion["system_fingerprint"] == "fp_ollama"
+    assert completion["choices"][0]["finish_reason"] == "stop"
+    usage = completion["usage"]
+    assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+    capped = post(ollama, "/v1/chat/completions", {**body, "max_tokens": 2}).json()
+    assert capped["choices"][0]["finish_reason"] == "length"
+
+
+def test_openai_tool_calls_carry_string_arguments(ollama):
+    tool = {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "parameters": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city"],
+            },
+        },
+    }
+    body = {
+        "model": CHAT_MODEL,
+        "messages": [{"role": "user", "content": "Weather?"}],
+        "tools": [tool],
+    }
+    choice = post(ollama, "/v1/chat/completions", body).json()["choices"][0]
+    assert choice["finish_reason"] == "tool_calls"
+    (call,) = choice["message"]["tool_calls"]
+    assert call["type"] == "function" and call["function"]["name"] == "get_weather"
+    assert "city" in json.loads(call["function"]["arguments"])
+
+
+def test_openai_stream_has_role_once_a_finish_chunk_usage_and_done(ollama):
+    body = {
+        "model": CHAT_MODEL,
+        "messages": [{"role": "user", "content": "Hi"}],
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    response = post(ollama, "/v1/chat/completions", body)
+    assert response.headers["Content-Type"] == "text/event-stream"
+    events = [line for line in response.iter_lines() if line]
+    assert all(line.startswith(b"data: ") for line in events)
+    assert events[-1] == b"data: [DONE]"
+    chunks = [json.loads(line[6:]) for line in events[:-1]]
+    roles = [chunk["choices"][0]["delta"].get("role") for chunk in chunks if chunk["choices"]]
+    assert roles[0] == "assistant" and roles.count("assistant") == 1
+    finish, usage = chunks[-2], chunks[-1]
+    assert finish["choices"][0] == {"index": 0, "delta": {}, "finish_reason": "stop"}
+    assert usage["choices"] == [] and usage["usage"]["completion_tokens"] > 0
+
+
+def test_openai_errors_have_openai_shape(ollama):
+    empty = post(ollama, "/v1/chat/completions", {"model": CHAT_MODEL, "messages": []})
+    assert empty.status_code == 400
+    assert empty.json() == {
+        "error": {
+            "message": "[] is too short - 'messages'",
+            "type": "invalid_request_error",
+            "param": None,
+            "code": None,
+        }
+    }
+    body = {"model": "ghost", "messages": [{"role": "user", "content": "Hi"}]}
+    missing = post(ollama, "/v1/chat/completions", body)
+    assert missing.status_code == 404
+    assert missing.json()["error"]["type"] == "not_found_error"
+
+
+# 25
+
+
+def test_openai_models_list_and_null_data_without_models(ollama, spawn):
+    listing = requests.get(f"{ollama.url}/v1/models").json()
+    assert listing["object"] == "list"
+    entry = next(item for item in listing["data"] if item["id"] == "tiny-llama:latest")
+    assert entry["object"] == "model" and entry["owned_by"] == "library"
+    assert isinstance(entry["created"], int)
+    assert requests.get(f"{spawn().url}/v1/models").json() == {"object": "list", "data": None}
