@@ -16,7 +16,6 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from chat import openai_format
-from chat.models import Conversation
 from chat.serializers import conversation_data, message_data
 from chat.services import inference, web_chat
 from ollama_bridge.errors import OllamaError
@@ -289,7 +288,7 @@ def chat_history(request: HttpRequest) -> JsonResponse:
 @require_GET
 def conversations(request: HttpRequest) -> JsonResponse:
     """`GET /api/chat/conversations`: every conversation, most recently active first."""
-    rows = Conversation.objects.with_message_count()
+    rows = web_chat.list_conversations()
     return JsonResponse({"conversations": [conversation_data(row) for row in rows]})
 
 

@@ -228,6 +228,12 @@ async def _chat_events(
             )
 
 
+def list_conversations() -> list[Conversation]:
+    """Every conversation with its `message_count`, most recently active first."""
+    # Meta.ordering does not apply to a query with an aggregate, so it is spelled out here.
+    return list(Conversation.objects.with_message_count().order_by("-updated_at", "-id"))
+
+
 def list_messages(*, conversation_id: str | None) -> list[Message]:
     """A conversation's messages oldest first; without an id, the latest HISTORY_LIMIT of all."""
     if conversation_id:
