@@ -1,7 +1,8 @@
 """A stand-in Ollama and a PremRunner of their own for the upload tests.
 
-Small limits make every path cheap to reach: 1 KiB chunks (a tiny GGUF spans two), 256 KiB
-files, archives that unpack to at most 1 MiB.
+Small limits make every path cheap to reach: 1 KiB chunks (a tiny GGUF spans two), archives
+that unpack to at most 1 MiB; files up to 200 MiB, so one test can show a large upload never
+sits in memory.
 """
 
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ from tests.ollama_standin.launcher import StandinServer
 from tests.support.server import PremRunnerServer
 
 CHUNK_SIZE = 1024
-MAX_UPLOAD_SIZE = 256 * 1024
+MAX_UPLOAD_SIZE = 200 * 1024 * 1024
 MAX_EXTRACTED_SIZE = 1024 * 1024
 BASE_MODEL = "tiny-llama"
 

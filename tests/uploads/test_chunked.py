@@ -284,3 +284,19 @@ def test_start_checks_its_fields(uploads):
     )
     assert response.status_code == 400
     assert response.json()["error"]["param"] == "fileSize"
+
+
+@pytest.mark.django_db
+def test_start_gets_507_when_the_disk_cannot_hold_the_file(client, settings, auth_headers):
+    settings.UPLOAD_DISK_RESERVE = 10**18  # no disk keeps that much free
+
+    response = client.post(
+        "/v1/chunked-upload/start",
+        {"fileName": "x.gguf", "fileSize": 1000},
+        content_type="application/json",
+        headers=auth_headers,
+    )
+
+    assert response.status_code == 507
+    assert response.json()["error"]["code"] == "insufficient_storage"
+    assert list(settings.UPLOAD_TMP_DIR.glob("*.part")) == []
