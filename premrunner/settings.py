@@ -17,7 +17,7 @@ environ.Env.read_env(Path.cwd() / ".env", overwrite=False)
 
 def _prepare_data_path(path: Path) -> Path:
     """Create the runtime data directory and its fixed sub-folders."""
-    for sub in ("", "uploads", "tmp", "models", "logs"):
+    for sub in ("", "uploads", "tmp", "models", "logs", "staticfiles"):
         (path / sub).mkdir(parents=True, exist_ok=True)
     return path
 
@@ -178,7 +178,9 @@ STATIC_ROOT = DATA_PATH / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    # Plain copies: compressing the vendored API-docs bundles made every start seconds slower,
+    # and the UI's own files are small.
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = DEBUG
 

@@ -42,6 +42,7 @@ def test_the_right_token_opens_the_api(client, auth_headers):
     assert response.json() == {"message": "Hello from PremRunner"}
 
 
+@pytest.mark.anyio
 async def test_the_rule_holds_on_the_async_request_path(async_client, auth_headers):
     assert (await async_client.get("/api/hello")).status_code == 401
     assert (await async_client.get("/api/hello", headers=auth_headers)).status_code == 200
