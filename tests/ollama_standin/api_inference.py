@@ -1,7 +1,7 @@
 """Native inference endpoints: `/api/chat`, `/api/generate`, `/api/embed`, `/api/embeddings`.
 
 Checks run in the order of Ollama's handlers, so the first error a request hits is the one
-Ollama would report. `prepare_chat` is shared with the OpenAI-compatible layer.
+Ollama would report. `chat_inference` is shared with the OpenAI-compatible layer.
 """
 
 import time
@@ -30,7 +30,7 @@ from .generation import (
     raw_embedding,
     seed_of,
 )
-from .httpio import JSON_PLAIN, NDJSON, ApiError, ClientGone, Exchange
+from .httpio import JSON_PLAIN, NDJSON, ApiError, ClientGone, Exchange, Stream
 from .names import ModelRefError, parse_model_ref
 from .options import OptionError, merge_options, num_predict, stop_sequences
 from .scheduler import DEFAULT_NUM_CTX
@@ -147,14 +147,35 @@ class Inference:
     loaded_ns: int
     keep_alive_ns: int
 
-    def events(self, ex: Exchange) -> Iterator[Emission | Outcome]:
-        """The reply, token by token; stops at once (and is counted) if the client leaves."""
+    def run(self, ex: Exchange, emit: Callable[[Emission | Outcome], None]) -> None:
+        """Produce the reply token by token, handing each event to `emit`.
+
+        Stops at once when the client leaves (noticed while waiting for a token or while
+        writing one) and counts that as a cancelled generation. Raises `GenerationFailed`.
+        """
         with self.app.stats.generating():
             try:
-                yield from produce(self.plan, self.limits, ex.pause)
+                for event in produce(self.plan, self.limits, ex.pause):
+                    emit(event)
             except ClientGone:
                 self.app.stats.count_cancelled()
                 raise
+
+    def collect(self, ex: Exchange) -> tuple[str, str, Outcome]:
+        """The whole reply: (content, thinking, outcome); raises `GenerationFailed`."""
+        content: list[str] = []
+        thinking: list[str] = []
+        outcomes: list[Outcome] = []
+
+        def gather(event: Emission | Outcome) -> None:
+            if isinstance(event, Outcome):
+                outcomes.append(event)
+            else:
+                content.append(event.content)
+                thinking.append(event.thinking)
+
+        self.run(ex, gather)
+        return "".join(content), "".join(thinking), outcomes[-1]
 
     def metrics(self, outcome: Outcome) -> dict[str, int]:
         """The final line's metrics, zero values omitted as Go's `omitempty` does."""
@@ -356,22 +377,20 @@ def generate_inference(
         yield Inference(app, model, echo, plan, _limits(app, options), started, loaded, keep_alive)
 
 
+LineBuilder = Callable[[Emission], dict[str, Any]]
+FinalBuilder = Callable[[Outcome, str, str], dict[str, Any]]
+"""Builds the `done:true` object from the outcome, the whole content and the whole thinking."""
+
+
 def chat(ex: Exchange, app: Standin) -> None:
     """`POST /api/chat`."""
     request = read_request(ex, "api.ChatRequest", CHAT_REQUEST)
     with chat_inference(app, request) as prepared:
         if isinstance(prepared, dict):
             ex.json(200, prepared)
-        elif request.get("stream", True):
-            final = partial(chat_final, prepared)
-            _stream(ex, prepared, _chat_line(prepared), final)
-        else:
-            try:
-                content, thinking, outcome = collect(prepared, ex)
-            except GenerationFailed as failure:
-                ex.error(500, str(failure))
-                return
-            ex.json(200, chat_final(prepared, outcome, content=content, thinking=thinking))
+            return
+        line = _line(prepared, lambda e: {"message": _message(e.content, e.thinking, [])})
+        _respond(ex, prepared, request.get("stream", True), line, partial(chat_final, prepared))
 
 
 def generate(ex: Exchange, app: Standin) -> None:
@@ -380,26 +399,17 @@ def generate(ex: Exchange, app: Standin) -> None:
     with generate_inference(app, request) as prepared:
         if isinstance(prepared, dict):
             ex.json(200, prepared)
-        elif request.get("stream", True):
-            final = partial(_generate_final, prepared, raw=bool(request.get("raw")))
-            _stream(ex, prepared, _generate_line(prepared), final)
-        else:
-            try:
-                content, thinking, outcome = collect(prepared, ex)
-            except GenerationFailed as failure:
-                ex.error(500, str(failure))
-                return
-            raw = bool(request.get("raw"))
-            response = _generate_final(
-                prepared, outcome, raw=raw, response=content, thinking=thinking
-            )
-            ex.json(200, response)
+            return
+        line = _line(prepared, lambda e: _generate_body(e.content, e.thinking))
+        final = partial(_generate_final, prepared, raw=bool(request.get("raw")))
+        _respond(ex, prepared, request.get("stream", True), line, final)
 
 
-def _chat_line(inference: Inference) -> Callable[[Emission], dict[str, Any]]:
+def _line(inference: Inference, body: Callable[[Emission], dict[str, Any]]) -> LineBuilder:
+    """A `done:false` line builder around the endpoint's payload (`message` or `response`)."""
+
     def line(emission: Emission) -> dict[str, Any]:
-        message = _message(emission.content, emission.thinking, [])
-        return {"model": inference.echo, "created_at": now_utc(), "message": message, "done": False}
+        return {"model": inference.echo, "created_at": now_utc(), **body(emission), "done": False}
 
     return line
 
@@ -415,20 +425,12 @@ def _message(content: str, thinking: str, tool_calls: list[dict[str, Any]]) -> d
 
 
 def chat_final(
-    inference: Inference, outcome: Outcome, *, content: str = "", thinking: str = ""
+    inference: Inference, outcome: Outcome, content: str = "", thinking: str = ""
 ) -> dict[str, Any]:
     """The `done:true` chat object: the last streamed line, or the whole non-streamed reply."""
     message = _message(content, thinking, outcome.tool_calls)
     body = _final_object(inference.echo, outcome.done_reason, {"message": message})
     return {**body, **inference.metrics(outcome)}
-
-
-def _generate_line(inference: Inference) -> Callable[[Emission], dict[str, Any]]:
-    def line(emission: Emission) -> dict[str, Any]:
-        body = _generate_body(emission.content, emission.thinking)
-        return {"model": inference.echo, "created_at": now_utc(), **body, "done": False}
-
-    return line
 
 
 def _generate_body(response: str, thinking: str) -> dict[str, Any]:
@@ -439,8 +441,9 @@ def _generate_body(response: str, thinking: str) -> dict[str, Any]:
 
 
 def _generate_final(
-    inference: Inference, outcome: Outcome, *, raw: bool, response: str = "", thinking: str = ""
+    inference: Inference, outcome: Outcome, response: str = "", thinking: str = "", *, raw: bool
 ) -> dict[str, Any]:
+    """The `done:true` generate object; `context` (fake token ids) unless in raw mode."""
     body = _final_object(inference.echo, outcome.done_reason, _generate_body(response, thinking))
     if not raw:
         count = outcome.prompt_eval_count + outcome.eval_count
@@ -448,36 +451,33 @@ def _generate_final(
     return {**body, **inference.metrics(outcome)}
 
 
-def _stream(
-    ex: Exchange,
-    inference: Inference,
-    line: Callable[[Emission], dict[str, Any]],
-    final: Callable[[Outcome], dict[str, Any]],
+def _respond(
+    ex: Exchange, inference: Inference, stream: bool, line: LineBuilder, final: FinalBuilder
 ) -> None:
-    """Ollama's `streamResponse`: NDJSON lines; a failure after output is an `{"error"}` line."""
-    out = None
+    """Stream NDJSON (Ollama's `streamResponse`) or send one aggregated object."""
+    if not stream:
+        try:
+            content, thinking, outcome = inference.collect(ex)
+        except GenerationFailed as failure:
+            ex.error(500, str(failure))
+            return
+        ex.json(200, final(outcome, content, thinking))
+        return
+    out: list[Stream] = []
+
+    def emit(event: Emission | Outcome) -> None:
+        if not out:
+            out.append(ex.stream(NDJSON))
+        out[0].line(line(event) if isinstance(event, Emission) else final(event, "", ""))
+
     try:
-        for event in inference.events(ex):
-            out = out or ex.stream(NDJSON)
-            out.line(line(event) if isinstance(event, Emission) else final(event))
+        inference.run(ex, emit)
     except GenerationFailed as failure:
-        if out is None:
+        if not out:
             ex.error(500, str(failure), content_type=JSON_PLAIN)
             return
-        out.line({"error": str(failure)})
-    if out is not None:
-        out.finish()
-
-
-def collect(inference: Inference, ex: Exchange) -> tuple[str, str, Outcome]:
-    """Run the whole reply: (content, thinking, outcome); raises `GenerationFailed`."""
-    content, thinking = [], []
-    for event in inference.events(ex):
-        if isinstance(event, Outcome):
-            return "".join(content), "".join(thinking), event
-        content.append(event.content)
-        thinking.append(event.thinking)
-    raise AssertionError("produce() always ends with an Outcome")
+        out[0].line({"error": str(failure)})
+    out[0].finish()
 
 
 def _embed_inputs(value: Any) -> list[str]:

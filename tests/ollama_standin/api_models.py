@@ -363,7 +363,13 @@ def _wait_for_progress(ex: Exchange, events: Iterator[dict[str, Any]]) -> None:
 def _paced(
     ex: Exchange, events: Iterator[dict[str, Any]], delay: float
 ) -> Iterator[dict[str, Any]]:
-    for index, event in enumerate(events):
-        if index and delay:
+    """The events, with `delay` seconds before each step after the first one."""
+    yield next(events)
+    while True:
+        if delay:
             ex.pause(delay)
+        try:
+            event = next(events)
+        except StopIteration:
+            return
         yield event

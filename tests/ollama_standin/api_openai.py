@@ -10,12 +10,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from . import wire
-from .api_inference import Inference, chat_inference, collect, embed_response
+from .api_inference import Inference, chat_inference, embed_response
 from .api_models import find_shown_model
 from .app import Standin
 from .formats import base64_error_offset, float32_base64, go_quote
 from .generation import Emission, GenerationFailed, Outcome
-from .httpio import JSON, JSON_PLAIN, ApiError, Exchange
+from .httpio import JSON, JSON_PLAIN, ApiError, Exchange, Stream
 from .names import ModelName
 
 _TOOL_CALL = wire.expect_struct(
@@ -128,7 +128,12 @@ def chat_completions(ex: Exchange, app: Standin) -> None:
             assert isinstance(prepared, Inference), "OpenAI chat always has messages"
             if request.get("stream"):
                 include_usage = bool((request.get("stream_options") or {}).get("include_usage"))
-                _stream_chunks(ex, prepared, completion_id, include_usage)
+                chunks = _ChunkStream(ex, prepared, completion_id, include_usage)
+                try:
+                    prepared.run(ex, chunks.emit)
+                except GenerationFailed as failure:
+                    chunks.fail(failure)
+                chunks.close()
             else:
                 _send_completion(ex, prepared, completion_id)
     except ApiError as error:
@@ -314,7 +319,7 @@ def _send_completion(ex: Exchange, inference: Inference, completion_id: str) -> 
     """Non-streaming: one `chat.completion` object (`ToChatCompletion`)."""
     created = int(time.time())
     try:
-        content, thinking, outcome = collect(inference, ex)
+        content, thinking, outcome = inference.collect(ex)
     except GenerationFailed as failure:
         raise ApiError(500, str(failure)) from None
     message: dict[str, Any] = {"role": "assistant", "content": content}
@@ -337,53 +342,69 @@ def _send_completion(ex: Exchange, inference: Inference, completion_id: str) -> 
     ex.json(200, completion, content_type=JSON_PLAIN, newline=True)
 
 
-def _stream_chunks(ex: Exchange, inference: Inference, completion_id: str, usage: bool) -> None:
-    """Streaming: SSE `chat.completion.chunk` events, a finish chunk, usage, `[DONE]`."""
-    created = int(time.time())
-    out = None
-    first = True
+class _ChunkStream:
+    """Writes a native reply as OpenAI `chat.completion.chunk` server-sent events.
 
-    def chunk(choices: list[dict[str, Any]], **extra: Any) -> bytes:
-        body = {
-            "id": completion_id,
+    Mirrors Ollama's `ChatWriter`: the role only on the first chunk, the empty native final line
+    dropped, a separate finish chunk with an empty delta, an optional usage chunk, `[DONE]`.
+    """
+
+    def __init__(
+        self, ex: Exchange, inference: Inference, completion_id: str, include_usage: bool
+    ) -> None:
+        self._ex = ex
+        self._echo = inference.echo
+        self._id = completion_id
+        self._include_usage = include_usage
+        self._created = int(time.time())
+        self._out: Stream | None = None
+        self._role_sent = False
+
+    def emit(self, event: Emission | Outcome) -> None:
+        if self._out is None:
+            self._out = self._ex.stream("text/event-stream")
+        if isinstance(event, Emission):
+            self._delta(event.content, reasoning=event.thinking)
+            return
+        calls = _openai_tool_calls(event.tool_calls)
+        if calls or not self._role_sent:
+            self._delta("", tool_calls=calls)
+        reason = event.done_reason or "stop"
+        reason = "tool_calls" if reason == "stop" and calls else reason
+        self._send([{"index": 0, "delta": {}, "finish_reason": reason}])
+        if self._include_usage:
+            self._send([], usage=_usage(event))
+        self._out.write(b"data: [DONE]\n\n")
+
+    def fail(self, failure: GenerationFailed) -> None:
+        """Before any output: a real error status. After: an empty chunk, then the end."""
+        if self._out is None:
+            raise ApiError(500, str(failure))
+        self._delta("")
+
+    def close(self) -> None:
+        if self._out is not None:
+            self._out.finish()
+
+    def _delta(self, content: str, **fields: Any) -> None:
+        delta: dict[str, Any] = {} if self._role_sent else {"role": "assistant"}
+        self._role_sent = True
+        delta["content"] = content
+        delta.update({key: value for key, value in fields.items() if value})
+        self._send([{"index": 0, "delta": delta, "finish_reason": None}])
+
+    def _send(self, choices: list[dict[str, Any]], **extra: Any) -> None:
+        assert self._out is not None, "emit() opens the stream first"
+        chunk = {
+            "id": self._id,
             "object": "chat.completion.chunk",
-            "created": created,
-            "model": inference.echo,
+            "created": self._created,
+            "model": self._echo,
             "system_fingerprint": "fp_ollama",
             "choices": choices,
             **extra,
         }
-        return b"data: " + wire.encode_bytes(body) + b"\n\n"
-
-    def delta(content: str, **fields: Any) -> list[dict[str, Any]]:
-        nonlocal first
-        body = {"role": "assistant"} if first else {}
-        first = False
-        body["content"] = content
-        body.update({key: value for key, value in fields.items() if value})
-        return [{"index": 0, "delta": body, "finish_reason": None}]
-
-    try:
-        for event in inference.events(ex):
-            out = out or ex.stream("text/event-stream")
-            if isinstance(event, Emission):
-                out.write(chunk(delta(event.content, reasoning=event.thinking)))
-                continue
-            calls = _openai_tool_calls(event.tool_calls)
-            if calls or first:
-                out.write(chunk(delta("", tool_calls=calls)))
-            reason = event.done_reason or "stop"
-            reason = "tool_calls" if reason == "stop" and calls else reason
-            out.write(chunk([{"index": 0, "delta": {}, "finish_reason": reason}]))
-            if usage:
-                out.write(chunk([], usage=_usage(event)))
-            out.write(b"data: [DONE]\n\n")
-    except GenerationFailed as failure:
-        if out is None:
-            raise ApiError(500, str(failure)) from None
-        out.write(chunk(delta("")))
-    if out is not None:
-        out.finish()
+        self._out.write(b"data: " + wire.encode_bytes(chunk) + b"\n\n")
 
 
 def embeddings(ex: Exchange, app: Standin) -> None:

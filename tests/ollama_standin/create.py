@@ -15,7 +15,7 @@ from typing import Any
 from . import gguf, wire
 from .formats import human_number
 from .httpio import ApiError
-from .names import ModelName, ModelRefError, parse_model_ref
+from .names import ModelName, ModelRefError, parse_model_ref, parse_pull_ref
 from .pull import pull_events
 from .store import (
     ADAPTER,
@@ -73,6 +73,21 @@ _ARCHITECTURES = {
     "NemotronHForCausalLM": "nemotron_h",
 }
 """`config.json` `architectures[0]` values Ollama's converter accepts, and the GGUF family."""
+
+_CONFIG_ORDER = (
+    "model_format",
+    "model_family",
+    "model_families",
+    "model_type",
+    "file_type",
+    "renderer",
+    "parser",
+    "requires",
+    "capabilities",
+    "architecture",
+    "os",
+)
+"""The field order of Ollama's `ConfigV2` JSON."""
 
 _EMBEDDING_FAMILIES = {"bert", "nomic-bert", "nomic-bert-moe", "gemma-embedding"}
 _ADAPTER_BASES = {"llama", "gemma2"}
@@ -145,7 +160,8 @@ def create_events(
     _describe(store, draft)
     _apply_text_layers(store, draft, request)
     draft.config["capabilities"] = draft.capabilities
-    config_layer = store.put_config(draft.config)
+    config = {key: draft.config[key] for key in _CONFIG_ORDER if key in draft.config}
+    config_layer = store.put_config(config)
     for layer in draft.layers:
         yield {"status": layer.status}
     yield {"status": "writing manifest"}
@@ -163,6 +179,8 @@ def _base_config(request: dict[str, Any]) -> dict[str, Any]:
         "model_families": None,
         "model_type": "",
         "file_type": "",
+        "architecture": "amd64",
+        "os": "linux",
     }
     for key in ("renderer", "parser", "requires"):
         if request.get(key):
@@ -174,6 +192,8 @@ def _from_model(store: ModelStore, source: str, draft: _Draft) -> Iterator[dict[
     """Reuse every layer of an existing model, pulling it from the catalogue if needed."""
     try:
         ref = parse_model_ref(source)
+        if ref.source == "cloud":
+            ref = parse_pull_ref(source)
     except ModelRefError:
         raise ApiError(400, "invalid model name") from None
     base = store.get(ref.name)
@@ -374,8 +394,6 @@ def _describe(store: ModelStore, draft: _Draft) -> None:
         )
         config["file_type"] = config["file_type"] or gguf.file_type_name(metadata)
         config["model_families"] = (config["model_families"] or []) + [architecture]
-    config.setdefault("architecture", "amd64")
-    config.setdefault("os", "linux")
 
 
 def _imported_capabilities(store: ModelStore, name: ModelName, layers: list[Layer]) -> list[str]:

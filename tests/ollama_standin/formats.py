@@ -54,7 +54,7 @@ def go_value(value: Any, *, quoted: bool) -> str:
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
         return str(int(value))
     if isinstance(value, str) and quoted:
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+        return go_quote(value)
     if value is None:
         return "<nil>"
     return str(value)
@@ -62,20 +62,18 @@ def go_value(value: Any, *, quoted: bool) -> str:
 
 def go_duration(ns: int) -> str:
     """Go's `time.Duration.String` for the request log: `512ns`, `1.5µs`, `2.25ms`, `1.2s`."""
-    for unit, size in (("s", 1e9), ("ms", 1e6), ("µs", 1e3)):
+    for unit, size, digits in (("s", 1e9, 9), ("ms", 1e6, 6), ("µs", 1e3, 3)):
         if ns >= size:
-            return f"{ns / size:.6f}".rstrip("0").rstrip(".") + unit
+            return f"{ns / size:.{digits}f}".rstrip("0").rstrip(".") + unit
     return f"{ns}ns"
 
 
 def float32(value: float) -> float:
     """Round to float32 and return the shortest decimal that round-trips, as Go encodes it."""
     packed = struct.pack("<f", value)
-    for digits in range(1, 10):
-        candidate = float(f"{value:.{digits}g}")
-        if struct.pack("<f", candidate) == packed:
-            return candidate
-    return struct.unpack("<f", packed)[0]
+    (single,) = struct.unpack("<f", packed)
+    candidates = (float(f"{single:.{digits}g}") for digits in range(1, 10))
+    return next(candidate for candidate in candidates if struct.pack("<f", candidate) == packed)
 
 
 def float32_base64(values: list[float]) -> str:

@@ -12,8 +12,8 @@ import re
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,6 @@ MESSAGES = "application/vnd.ollama.image.messages"
 LICENSE = "application/vnd.ollama.image.license"
 
 DEFAULT_TEMPLATE = "{{ .Prompt }}"
-_CHUNK = 1 << 20
 _UNREFERENCED_BLOB_AGE = 3600
 
 
@@ -363,8 +362,3 @@ class ModelStore:
                 path.unlink(missing_ok=True)
                 removed += 1
         return removed
-
-
-def with_source(layers: Iterator[Layer] | list[Layer], source: str) -> list[Layer]:
-    """Copies of `layers` marked as coming from `source` (a base model or file name)."""
-    return [replace(layer, source=source) for layer in layers]

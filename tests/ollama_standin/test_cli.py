@@ -29,12 +29,15 @@ def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None):
 
 
 @pytest.mark.parametrize("flag", ["--version", "-v"])
-def test_version_flag_reports_the_server_or_warns_without_one(ollama, flag, tmp_path):
-    running = run(flag, env={"OLLAMA_HOST": ollama.host}, cwd=tmp_path)
-    assert (running.returncode, running.stdout) == (0, "ollama version is 0.33.0\n")
-    alone = run(flag, env={"OLLAMA_HOST": f"127.0.0.1:{free_port()}"})
-    assert alone.returncode == 0
-    assert alone.stdout.splitlines() == [
+def test_version_flag_reports_the_running_server(ollama, flag, tmp_path):
+    result = run(flag, env={"OLLAMA_HOST": ollama.host}, cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (0, "ollama version is 0.33.0\n")
+
+
+def test_version_flag_warns_without_a_server():
+    result = run("--version", env={"OLLAMA_HOST": f"127.0.0.1:{free_port()}"})
+    assert result.returncode == 0
+    assert result.stdout.splitlines() == [
         "Warning: could not connect to a running Ollama instance",
         "Warning: client version is 0.33.0",
     ]

@@ -208,14 +208,14 @@ def test_tools_answer_with_a_call_on_the_final_line_then_text_after_the_result(o
     assert reply["message"]["content"] and "tool_calls" not in reply["message"]
 
 
-def test_tools_need_a_model_that_supports_them(spawn):
-    server = spawn(STANDIN_PRELOAD="gemma3:270m")
+def test_tools_need_a_model_that_supports_them(ollama):
+    assert post(ollama, "/api/pull", {"model": "gemma3:270m", "stream": False}).ok
     body = {
         "model": "gemma3:270m",
         "messages": [{"role": "user", "content": "hi"}],
         "tools": [TOOL],
     }
-    response = post(server, "/api/chat", body)
+    response = post(ollama, "/api/chat", body)
     assert response.status_code == 400
     assert response.json() == {
         "error": "registry.ollama.ai/library/gemma3:270m does not support tools"

@@ -19,6 +19,7 @@ _HTML_ESCAPES = {
 }
 _LARGEST_PLAIN_FLOAT = 1e21
 _LITERALS = {"n": "null", "t": "true", "f": "false"}
+_HEX = frozenset("0123456789abcdefABCDEF")
 
 
 class EmptyBody(Exception):
@@ -98,6 +99,14 @@ def _syntax_message(error: json.JSONDecodeError, text: str) -> str:
         return "unexpected EOF"
     if error.msg == "Expecting value" and text[pos] in _LITERALS:
         return _literal_message(text, pos)
+    if error.msg == "Expecting value" and text[pos] == "-":
+        return _after(text, pos + 1, "in numeric literal")
+    if error.msg.startswith("Invalid \\escape"):
+        return _after(text, pos + 1, "in string escape code")
+    if error.msg.startswith("Invalid \\uXXXX escape"):
+        digits = text[pos + 1 : pos + 5]
+        bad = next((i for i, c in enumerate(digits) if c not in _HEX), len(digits))
+        return _after(text, pos + 1 + bad, "in \\u hexadecimal character escape")
     char = _quote_char(text[pos])
     messages = {
         "Expecting value": f"invalid character {char} looking for beginning of value",
@@ -106,8 +115,6 @@ def _syntax_message(error: json.JSONDecodeError, text: str) -> str:
         ),
         "Expecting ':' delimiter": f"invalid character {char} after object key",
         "Invalid control character at": f"invalid character {char} in string literal",
-        "Invalid \\escape": f"invalid character {char} in string escape code",
-        "Invalid \\uXXXX escape": f"invalid character {char} in \\u hexadecimal character escape",
     }
     if error.msg == "Expecting ',' delimiter":
         where = (
@@ -115,6 +122,13 @@ def _syntax_message(error: json.JSONDecodeError, text: str) -> str:
         )
         return f"invalid character {char} after {where}"
     return messages.get(error.msg, error.msg)
+
+
+def _after(text: str, pos: int, context: str) -> str:
+    """`invalid character 'x' <context>` for the character at `pos`, or `unexpected EOF`."""
+    if pos >= len(text):
+        return "unexpected EOF"
+    return f"invalid character {_quote_char(text[pos])} {context}"
 
 
 def _literal_message(text: str, pos: int) -> str:
@@ -168,7 +182,7 @@ def _quote_char(char: str) -> str:
 
 
 def json_kind(value: Any) -> str:
-    """How Go's decoder names a JSON value in a type error (`string`, `number 1.5`, `array`...)."""
+    """How Go's decoder names a JSON value in a type error (`string`, `number`, `array`...)."""
     if isinstance(value, bool):
         return "bool"
     if isinstance(value, int | float):
@@ -205,15 +219,11 @@ def expect(go_type: str, *python_types: type) -> FieldCheck:
     return check
 
 
-def expect_int(go_type: str = "int") -> FieldCheck:
-    """A check for Go integers: rejects fractions and exponents as `number 1.5`."""
-
-    def check(value: Any) -> None:
-        if isinstance(value, JsonNumber):
-            raise TypeMismatch(value, go_type)
-        expect(go_type, int)(value)
-
-    return check
+def _check_int(value: Any) -> None:
+    """Go integers: a fraction or exponent is rejected as `number 1.5`."""
+    if isinstance(value, JsonNumber):
+        raise TypeMismatch(value, "int")
+    expect("int", int)(value)
 
 
 def expect_list(go_type: str, item: FieldCheck) -> FieldCheck:
@@ -255,7 +265,7 @@ def expect_struct(go_type: str, fields: Mapping[str, FieldCheck]) -> FieldCheck:
 
 STRING = expect("string", str)
 BOOL = expect("bool", bool)
-INT = expect_int()
+INT: FieldCheck = _check_int
 FLOAT64 = expect("float64", int, float)
 ANY: FieldCheck = lambda value: None  # noqa: E731 - a check that accepts everything
 OBJECT = expect("map[string]interface {}", dict)
