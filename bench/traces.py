@@ -1,10 +1,11 @@
-"""Benchmark: how fast the traces API answers with a million traces in SQLite.
+"""Benchmark: how fast the traces API answers with a million traces.
 
-Fills a SQLite database with synthetic traces (once; later runs reuse it), then times
-`GET /v1/traces` (first page, deep pages, filtered pages), `GET /v1/traces/stats` and the admin's
-trace list through the whole Django stack, and prints each query's `EXPLAIN QUERY PLAN`.
+Fills a database with synthetic traces (once; later runs reuse it), then times `GET /v1/traces`
+(first page, deep pages, filtered pages), `GET /v1/traces/stats` and the admin's trace list
+through the whole Django stack, and with --plans prints each query's plan.
 
-    .venv/bin/python bench/traces.py [--rows 1000000] [--db PATH] [--repeat 20]
+    .venv/bin/python bench/traces.py [--rows 1000000] [--repeat 20] [--plans]
+        [--database-url sqlite:////tmp/traces-bench.sqlite3 | postgres://user@host/db]
 """
 
 import argparse
@@ -28,13 +29,13 @@ ENDPOINTS = [("/v1/chat/completions", 70), ("/api/chat/send", 20), ("/v1/embeddi
 SPAN = timedelta(days=90)
 
 
-def configure(db_path: Path) -> None:
-    """Point the project's settings at `db_path` and start Django."""
+def configure(database_url: str) -> None:
+    """Point the project's settings at `database_url` and start Django."""
     data_path = Path(tempfile.mkdtemp(prefix="premrunner-bench-"))
     os.environ.update(
         {
             "DATA_PATH": str(data_path),
-            "DATABASE_URL": f"sqlite:///{db_path}",
+            "DATABASE_URL": database_url,
             "AUTH_TOKEN": TOKEN,
             "OLLAMA_MANAGE": "false",
             "LOG_LEVEL": "WARNING",
@@ -55,10 +56,10 @@ def weighted(choices: list[tuple[str, int]], count: int, rng: random.Random) -> 
 def fill(rows: int, *, batch: int = 50_000) -> float:
     """Insert `rows` synthetic traces spread over the last 90 days; returns the seconds taken.
 
-    Rows go through each field's own database conversion, then straight to sqlite3's
-    executemany: the ORM's per-object work would be most of the time.
+    Rows go through each field's own database conversion, then one executemany a batch: the
+    ORM's per-object work would be most of the time.
     """
-    from django.db import connections
+    from django.db import connections, transaction
 
     from traces.models import Trace
 
@@ -66,13 +67,12 @@ def fill(rows: int, *, batch: int = 50_000) -> float:
     rng = random.Random(42)
     fields = Trace._meta.concrete_fields
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    sql = f"INSERT INTO {Trace._meta.db_table} ({columns}) VALUES ({', '.join('?' * len(fields))})"
+    sql = (
+        f"INSERT INTO {Trace._meta.db_table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
+    )
     end = datetime.now(UTC)
     step = SPAN / rows
     started = time.perf_counter()
-    connection.ensure_connection()
-    raw = connection.connection
-    raw.execute("PRAGMA cache_size = -500000")  # 500 MB: the random-order id index stays cached
     for first in range(0, rows, batch):
         count = min(batch, rows - first)
         models = weighted([*MODELS, RARE_MODEL], count, rng)
@@ -102,49 +102,63 @@ def fill(rows: int, *, batch: int = 50_000) -> float:
                 "created_at": end - SPAN + step * n,
             }
             params.append([f.get_db_prep_save(values[f.attname], connection) for f in fields])
-        raw.execute("BEGIN")  # Django's connection is in autocommit: one transaction a batch
-        raw.executemany(sql, params)
-        raw.execute("COMMIT")
+        with transaction.atomic(using="default"), connection.cursor() as cursor:
+            cursor.executemany(sql, params)
         print(f"  inserted {first + count:,} / {rows:,}", flush=True)
-    raw.execute("ANALYZE")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
     return time.perf_counter() - started
 
 
+def time_call(call, repeat: int) -> tuple[float, float]:
+    """Median and max milliseconds of `repeat` calls of `call()`."""
+    timings = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        call()
+        timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings), max(timings)
+
+
 def time_get(client, url: str, repeat: int) -> tuple[float, float, list[str]]:
-    """Median and max milliseconds of `repeat` GETs of `url`, and the SQL of the last one."""
+    """Median and max milliseconds of `repeat` GETs of `url`, and the SQL it ran."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    timings = []
-    for _ in range(repeat):
-        with CaptureQueriesContext(connection) as queries:
-            started = time.perf_counter()
-            response = client.get(url)
-            timings.append((time.perf_counter() - started) * 1000)
+    def get() -> None:
+        response = client.get(url)
         assert response.status_code == 200, (url, response.status_code, response.content[:300])
-    return statistics.median(timings), max(timings), [q["sql"] for q in queries.captured_queries]
+
+    with CaptureQueriesContext(connection) as queries:
+        get()  # also warms the page cache and Django's first-request set-up
+    sqls = [query["sql"] for query in queries.captured_queries]  # read before the log resets
+    median, worst = time_call(get, repeat)
+    return median, worst, sqls
 
 
 def query_plan(sql: str) -> str:
+    """SQLite's EXPLAIN QUERY PLAN or PostgreSQL's EXPLAIN of `sql`, on one line."""
     from django.db import connection
 
+    explain = "EXPLAIN QUERY PLAN" if connection.vendor == "sqlite" else "EXPLAIN"
     with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
-        return "; ".join(row[-1] for row in cursor.fetchall())
+        cursor.execute(f"{explain} {sql}")
+        return "; ".join(str(row[-1]).strip() for row in cursor.fetchall())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument(
-        "--db", type=Path, default=Path(tempfile.gettempdir()) / "traces-bench.sqlite3"
+        "--database-url",
+        default=f"sqlite:///{Path(tempfile.gettempdir()) / 'traces-bench.sqlite3'}",
     )
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--plans", action="store_true", help="print every query's plan")
     args = parser.parse_args()
 
     warnings.filterwarnings("ignore", message="No directory at")  # no collected static files
-    configure(args.db.resolve())
+    configure(args.database_url)
     from django.contrib.auth.models import User
     from django.core.management import call_command
     from django.test import Client
@@ -155,9 +169,9 @@ def main() -> None:
     existing = Trace.objects.count()
     if existing != args.rows:
         Trace.objects.all().delete()
-        print(f"Filling {args.db} with {args.rows:,} traces ...")
+        print(f"Filling {args.database_url} with {args.rows:,} traces ...")
         print(f"  {fill(args.rows):.1f} s")
-    print(f"{Trace.objects.count():,} traces in {args.db} ({args.db.stat().st_size / 1e6:.0f} MB)")
+    print(f"{Trace.objects.count():,} traces in {args.database_url}")
 
     api = Client(headers={"Authorization": f"Bearer {TOKEN}"}, SERVER_NAME="localhost")
     admin = Client(SERVER_NAME="localhost")
@@ -189,6 +203,11 @@ def main() -> None:
         for sql in sqls if args.plans else []:
             if "traces_trace" in sql:
                 print(f"    {sql[:160]}\n      -> {query_plan(sql)}")
+
+    print(f"\n{'COUNT(*) alone, as the list runs it':<72} {'median ms':>10} {'max ms':>8}")
+    for filters in [{}, {"model": "qwen3:0.6b"}, {"status": "error"}]:
+        median, worst = time_call(lambda f=filters: Trace.objects.filter(**f).count(), args.repeat)
+        print(f"{str(filters or 'no filter'):<72} {median:>10.1f} {worst:>8.1f}")
 
 
 if __name__ == "__main__":

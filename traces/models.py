@@ -4,7 +4,7 @@ import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from django.db import models
+from django.db import connections, models
 from django.db.models.functions import Coalesce, Trunc
 from django.utils import timezone
 
@@ -62,6 +62,10 @@ class TruncUTC(Trunc):
         return f"strftime(%s, {sql})", (self.SQLITE_FORMATS[self.kind], *params)
 
 
+# Below this many rows an exact count is fast enough on any database.
+ESTIMATE_COUNTS_FROM = 100_000
+
+
 class TraceQuerySet(models.QuerySet):
     def matching(
         self,
@@ -103,6 +107,44 @@ class TraceQuerySet(models.QuerySet):
             periods.append(period_start(moment, kind))
             moment = moments.filter(created_at__gte=next_period(periods[-1], kind)).first()
         return periods if order == "ASC" else periods[::-1]
+
+    def count_fast(self) -> int:
+        """count(); for all traces on PostgreSQL, its planner's estimate once the table is big.
+
+        PostgreSQL counts a million rows by visiting them all (hundreds of milliseconds);
+        its statistics, which autovacuum keeps current, know the size already.
+        """
+        connection = connections[self.db]
+        if self.query.where or connection.vendor != "postgresql":
+            return self.count()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)",
+                [self.model._meta.db_table],
+            )
+            estimate = cursor.fetchone()[0]
+        return estimate if estimate >= ESTIMATE_COUNTS_FROM else self.count()
+
+    def distinct_values(self, field_name: str) -> list:
+        """The distinct values of an indexed column over all traces, sorted.
+
+        Jumps through the index from one value to the next (a recursive query), where
+        SELECT DISTINCT would read every row: milliseconds instead of a third of a second
+        over a million traces on PostgreSQL. For the admin's filter choices.
+        """
+        connection = connections[self.db]
+        table = connection.ops.quote_name(self.model._meta.db_table)
+        column = connection.ops.quote_name(self.model._meta.get_field(field_name).column)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"WITH RECURSIVE found(value) AS ("
+                f" SELECT MIN({column}) FROM {table}"
+                f" UNION ALL"
+                f" SELECT (SELECT MIN({column}) FROM {table} WHERE {column} > found.value)"
+                f" FROM found WHERE found.value IS NOT NULL"
+                f") SELECT value FROM found WHERE value IS NOT NULL"
+            )
+            return [row[0] for row in cursor.fetchall()]
 
     def counts_per(self, bucket: str) -> "TraceQuerySet":
         """Rows of {start, requests, tokens, errors} per UTC "hour" or "day" that has traces."""

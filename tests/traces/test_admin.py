@@ -26,6 +26,19 @@ def test_the_trace_list_shows_model_status_tokens_duration_and_date(admin_client
         assert text in page
 
 
+def test_the_model_and_endpoint_filters_offer_each_value_once(admin_client):
+    for model in ["tiny-llama", "qwen3:0.6b", "tiny-llama"]:
+        make_trace(model=model)
+    make_trace(endpoint="/v1/embeddings")
+
+    page = admin_client.get(CHANGELIST).content.decode()
+
+    assert page.count("?model=qwen3%3A0.6b") == 1
+    assert page.count("?model=tiny-llama") == 1
+    assert page.count("?endpoint=%2Fv1%2Fembeddings") == 1
+    assert page.count("?endpoint=%2Fv1%2Fchat%2Fcompletions") == 1
+
+
 def test_search_looks_into_input_and_output(admin_client):
     by_input = make_trace(input=[{"role": "user", "content": "tell me about zebras"}])
     by_output = make_trace(output="Zebras have stripes.")
