@@ -7,7 +7,6 @@ code); the status consumer relays each event to every connected client as JSON.
 import asyncio
 import logging
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 logger = logging.getLogger(__name__)
@@ -65,4 +64,4 @@ def publish_event(event: dict) -> None:
             future.cancel()
             logger.warning("The event loop did not take the %s event in time", event.get("type"))
         return
-    async_to_sync(apublish_event)(event)
+    asyncio.run(apublish_event(event))

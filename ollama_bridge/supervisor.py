@@ -7,6 +7,7 @@ Ollama that something else started is used as it is and never stopped.
 
 import atexit
 import contextlib
+import ctypes
 import enum
 import fcntl
 import ipaddress
@@ -122,13 +123,29 @@ def log_file_path() -> Path:
     return settings.LOGS_DIR / "ollama.log"
 
 
+def _terminated_with_parent_thread() -> Callable[[], None] | None:
+    """On Linux, a `preexec_fn` that makes the kernel SIGTERM the child when the thread that
+    started it dies, even when PremRunner is killed with SIGKILL (as the autoreloader of
+    `runserver` kills its child 0.25 s after Ctrl-C). None elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before the fork, not after
+    pr_set_pdeathsig = 1
+
+    def preexec() -> None:
+        prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+    return preexec
+
+
 def spawn_ollama(
-    *, binary: str, base_url: str, models_dir: Path, log_path: Path
+    *, binary: str, base_url: str, models_dir: Path, log_path: Path, tied: bool = False
 ) -> subprocess.Popen:
     """Start `<binary> serve` for `base_url` in a process group of its own, output to `log_path`.
 
     Its own group keeps a terminal's Ctrl-C away from it (PremRunner stops it in order) and lets
-    PremRunner stop the runners Ollama starts together with it.
+    PremRunner stop the runners Ollama starts together with it. A `tied` Ollama also ends when
+    the calling thread dies, however it dies (Linux).
     """
     models_dir.mkdir(parents=True, exist_ok=True)
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -144,6 +161,7 @@ def spawn_ollama(
             stderr=subprocess.STDOUT,
             env=env,
             start_new_session=True,
+            preexec_fn=_terminated_with_parent_thread() if tied else None,
         )
     logger.info(
         "Started %s serve (pid %s) on %s, models in %s, log in %s",
@@ -394,7 +412,8 @@ class OllamaSupervisor:
                 logger.info("Another PremRunner process keeps Ollama; this one only watches it")
                 return False
             self._stopping.clear()
-            self._set_state(OllamaState.STARTING)
+            # Reported by the keeper's thread, so that start() does no I/O in its caller.
+            self._state = OllamaState.STARTING
             self._thread = threading.Thread(target=self._run, name="ollama-supervisor", daemon=True)
             self._thread.start()
             return True
@@ -488,6 +507,7 @@ class OllamaSupervisor:
             base_url=self.base_url,
             models_dir=self.models_dir,
             log_path=self.log_path,
+            tied=True,  # this thread lives until stop(), which stops Ollama first anyway
         )
         with self._lock:
             self._process = OwnedProcess(popen.pid, binary, popen)
