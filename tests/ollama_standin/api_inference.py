@@ -139,13 +139,11 @@ class Inference:
     """A checked chat/generate request whose model is loaded, ready to produce its reply."""
 
     app: Standin
-    model: StoredModel
     echo: str
     plan: ReplyPlan
     limits: Limits
     started_ns: int
     loaded_ns: int
-    keep_alive_ns: int
 
     def run(self, ex: Exchange, emit: Callable[[Emission | Outcome], None]) -> None:
         """Produce the reply token by token, handing each event to `emit`.
@@ -275,6 +273,7 @@ def _loaded(
 
 
 def _final_object(echo: str, done_reason: str, body: dict[str, Any]) -> dict[str, Any]:
+    """A `done:true` object around the endpoint's payload (`message` or `response`)."""
     return {
         "model": echo,
         "created_at": now_utc(),
@@ -331,7 +330,7 @@ def chat_inference(app: Standin, request: dict[str, Any]) -> Iterator[Inference 
             tools=tools,
             last_role=str(conversation[-1].get("role", "")).lower(),
         )
-        yield Inference(app, model, echo, plan, _limits(app, options), started, loaded, keep_alive)
+        yield Inference(app, echo, plan, _limits(app, options), started, loaded)
 
 
 @contextmanager
@@ -374,7 +373,7 @@ def generate_inference(
             tools=[],
             last_role="user",
         )
-        yield Inference(app, model, echo, plan, _limits(app, options), started, loaded, keep_alive)
+        yield Inference(app, echo, plan, _limits(app, options), started, loaded)
 
 
 LineBuilder = Callable[[Emission], dict[str, Any]]

@@ -71,14 +71,17 @@ def read_request(ex: Exchange, go_type: str, fields: dict[str, wire.FieldCheck])
 
 
 def root(ex: Exchange, app: Standin) -> None:
+    """`GET`/`HEAD /`: the liveness answer clients poll for."""
     ex.text(200, "Ollama is running")
 
 
 def version(ex: Exchange, app: Standin) -> None:
+    """`GET`/`HEAD /api/version`: the version without a `v` prefix."""
     ex.json(200, {"version": VERSION})
 
 
 def status(ex: Exchange, app: Standin) -> None:
+    """`GET /api/status`: cloud features are reported enabled, as with no configuration."""
     ex.json(200, {"cloud": {"disabled": False, "source": "none"}})
 
 

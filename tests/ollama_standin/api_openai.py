@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from . import wire
-from .api_inference import Inference, chat_inference, embed_response
+from .api_inference import Inference, chat_inference, embed_response, generate_inference
 from .api_models import find_shown_model
 from .app import Standin
 from .formats import base64_error_offset, float32_base64, go_quote
@@ -64,6 +64,21 @@ CHAT_COMPLETION_REQUEST = {
     "reasoning_effort": wire.STRING,
     "logprobs": wire.BOOL,
     "top_logprobs": wire.INT,
+}
+COMPLETION_REQUEST = {
+    "model": wire.STRING,
+    "prompt": wire.STRING,
+    "frequency_penalty": wire.FLOAT32,
+    "max_tokens": wire.INT,
+    "presence_penalty": wire.FLOAT32,
+    "seed": wire.INT,
+    "stop": wire.ANY,
+    "stream": wire.BOOL,
+    "stream_options": wire.expect_struct("openai.StreamOptions", {"include_usage": wire.BOOL}),
+    "temperature": wire.FLOAT32,
+    "top_p": wire.FLOAT32,
+    "suffix": wire.STRING,
+    "logprobs": wire.INT,
 }
 EMBED_REQUEST = {
     "input": wire.ANY,
@@ -307,6 +322,9 @@ def _openai_tool_calls(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+_USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
+
+
 def _usage(outcome: Outcome) -> dict[str, int]:
     return {
         "prompt_tokens": outcome.prompt_eval_count,
@@ -402,6 +420,140 @@ class _ChunkStream:
             "model": self._echo,
             "system_fingerprint": "fp_ollama",
             "choices": choices,
+            **extra,
+        }
+        self._out.write(b"data: " + wire.encode_bytes(chunk) + b"\n\n")
+
+
+def completions(ex: Exchange, app: Standin) -> None:
+    """`POST /v1/completions` (legacy): a prompt in, `text_completion` objects out."""
+    try:
+        request = _read(ex, "openai.CompletionRequest", COMPLETION_REQUEST)
+        native = native_generate_request(request)
+    except ApiError as error:
+        _send_error(ex, error, from_native=False)
+        return
+    writer = _CompletionWriter(
+        ex,
+        native["model"],
+        stream=native["stream"],
+        include_usage=bool((request.get("stream_options") or {}).get("include_usage")),
+    )
+    try:
+        with generate_inference(app, native) as prepared:
+            if isinstance(prepared, dict):  # an empty prompt only loads the model
+                writer.write_all("", Outcome(prepared["done_reason"], 0, 0, 0, 0))
+            elif native["stream"]:
+                writer.stream(prepared)
+            else:
+                content, _, outcome = prepared.collect(ex)
+                writer.write_all(content, outcome)
+    except GenerationFailed as failure:
+        _send_error(ex, ApiError(500, str(failure)), from_native=True)
+    except ApiError as error:
+        _send_error(ex, error, from_native=True)
+
+
+def native_generate_request(request: dict[str, Any]) -> dict[str, Any]:
+    """Ollama's `FromCompleteRequest`: the native `/api/generate` body."""
+    options: dict[str, Any] = {}
+    stop = request.get("stop")
+    if isinstance(stop, str):
+        options["stop"] = [stop]
+    elif isinstance(stop, list):
+        for item in stop:
+            if not isinstance(item, str):
+                raise ApiError(400, f"invalid type for 'stop' field: {_go_type(item)}")
+        options["stop"] = stop
+    if request.get("max_tokens") is not None:
+        options["num_predict"] = request["max_tokens"]
+    options["temperature"] = request.get("temperature", 1.0)
+    if request.get("seed") is not None:
+        options["seed"] = request["seed"]
+    options["frequency_penalty"] = request.get("frequency_penalty", 0.0)
+    options["presence_penalty"] = request.get("presence_penalty", 0.0)
+    options["top_p"] = request.get("top_p") or 1.0
+    native = {
+        "model": request.get("model", ""),
+        "prompt": request.get("prompt", ""),
+        "options": options,
+        "stream": bool(request.get("stream")),
+    }
+    if request.get("suffix"):
+        native["suffix"] = request["suffix"]
+    return native
+
+
+class _CompletionWriter:
+    """Ollama's `CompleteWriter`: one `text_completion` object, or chunks and `[DONE]`.
+
+    Every chunk carries `finish_reason` (null until the last); with `include_usage` every chunk
+    also carries an all-zero `usage`, and a final chunk with `choices: []` the real one.
+    """
+
+    def __init__(self, ex: Exchange, echo: str, *, stream: bool, include_usage: bool) -> None:
+        self._ex = ex
+        self._echo = echo
+        self._streaming = stream
+        self._include_usage = include_usage
+        self._id = f"cmpl-{random.randrange(999)}"
+        self._out: Stream | None = None
+
+    def write_all(self, text: str, outcome: Outcome) -> None:
+        """The whole completion at once (as one chunk plus `[DONE]` when streaming)."""
+        if self._streaming:
+            self._emit(outcome)
+            self._close()
+            return
+        body = {
+            "id": self._id,
+            "object": "text_completion",
+            "created": int(time.time()),
+            "model": self._echo,
+            "system_fingerprint": "fp_ollama",
+            "choices": [{"text": text, "index": 0, "finish_reason": outcome.done_reason or None}],
+            "usage": _usage(outcome),
+        }
+        self._ex.json(200, body, content_type=JSON_PLAIN, newline=True)
+
+    def stream(self, inference: Inference) -> None:
+        """Stream the reply; a failure after the first chunk ends it with an empty chunk."""
+        try:
+            inference.run(self._ex, self._emit)
+        except GenerationFailed:
+            if self._out is None:
+                raise
+            self._chunk("", None)
+        self._close()
+
+    def _emit(self, event: Emission | Outcome) -> None:
+        if self._out is None:
+            self._out = self._ex.stream("text/event-stream")
+        if isinstance(event, Emission):
+            self._chunk(event.content, None)
+            return
+        self._chunk("", event.done_reason or None)
+        if self._include_usage:
+            self._send([], usage=_usage(event))
+        self._out.write(b"data: [DONE]\n\n")
+
+    def _chunk(self, text: str, reason: str | None) -> None:
+        usage = {"usage": dict.fromkeys(_USAGE_KEYS, 0)} if self._include_usage else {}
+        self._send([{"text": text, "index": 0, "finish_reason": reason}], **usage)
+
+    def _close(self) -> None:
+        if self._out is not None:
+            self._out.finish()
+
+    def _send(self, choices: list[dict[str, Any]], **extra: Any) -> None:
+        assert self._out is not None, "_emit() opens the stream first"
+        chunk = {
+            "id": self._id,
+            "object": "text_completion",
+            "created": int(time.time()),
+            "choices": choices,
+            "model": self._echo,
+            "system_fingerprint": "fp_ollama",
             **extra,
         }
         self._out.write(b"data: " + wire.encode_bytes(chunk) + b"\n\n")

@@ -11,7 +11,6 @@ from functools import cached_property
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from . import wire
 
@@ -47,11 +46,11 @@ class BadRequestBody(Exception):
 class Exchange:
     """One request and its response, over a `BaseHTTPRequestHandler` connection."""
 
-    def __init__(self, handler: BaseHTTPRequestHandler, params: dict[str, str]) -> None:
+    def __init__(self, handler: BaseHTTPRequestHandler, path: str, params: dict[str, str]) -> None:
         self._handler = handler
+        self.path = path
         self.params = params
         self.method = handler.command
-        self.path = unquote(urlsplit(handler.path).path)
         self.headers = handler.headers
         self.status = 0
         self._body = self._body_reader()
@@ -61,7 +60,14 @@ class Exchange:
     def _body_reader(self) -> Iterator[bytes]:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             return self._chunked_body()
-        return self._sized_body(int(self.headers.get("Content-Length") or 0))
+        length = self.headers.get("Content-Length") or "0"
+        if not length.isdigit():
+            return self._broken_body(f"bad Content-Length {length!r}")
+        return self._sized_body(int(length))
+
+    def _broken_body(self, reason: str) -> Iterator[bytes]:
+        raise BadRequestBody(reason)
+        yield b""  # a generator, so the error surfaces when the body is read
 
     def _sized_body(self, remaining: int) -> Iterator[bytes]:
         while remaining > 0:

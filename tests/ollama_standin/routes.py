@@ -31,6 +31,7 @@ ROUTES = (
     Route("POST", "/api/embed", api_inference.embed),
     Route("POST", "/api/embeddings", api_inference.embeddings),
     Route("POST", "/v1/chat/completions", api_openai.chat_completions),
+    Route("POST", "/v1/completions", api_openai.completions),
     Route("POST", "/v1/embeddings", api_openai.embeddings),
     Route("GET", "/v1/models", api_openai.models),
     Route("GET", "/v1/models/:model", api_openai.model),

@@ -12,11 +12,20 @@ import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from . import logs
 from .app import Standin
 from .config import VERSION, Settings, join_host_port, split_host_port
-from .httpio import ApiError, BadRequestBody, ClientGone, Exchange, Router
+from .httpio import (
+    ApiError,
+    BadRequestBody,
+    ClientGone,
+    Exchange,
+    Handler,
+    Resolution,
+    Router,
+)
 from .pull import check_preload, preload
 from .routes import INTROSPECTION_PREFIX, ROUTES
 
@@ -65,19 +74,24 @@ class RequestHandler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         started = time.perf_counter_ns()
-        resolution = self.server.router.resolve(self.command, self.path.split("?", 1)[0])
-        exchange = Exchange(self, resolution.params or {})
-        if not exchange.path.startswith(INTROSPECTION_PREFIX):
+        path = unquote(urlsplit(self.path).path)
+        resolution = self.server.router.resolve(self.command, path)
+        exchange = Exchange(self, path, resolution.params or {})
+        if not path.startswith(INTROSPECTION_PREFIX):
             self.server.app.stats.count_request()
         try:
             self._answer(exchange, resolution)
             exchange.discard_body()
-        except (ClientGone, BadRequestBody):
+        except ClientGone:
             self.close_connection = True
+        except BadRequestBody:
+            self.close_connection = True
+            if not exchange.started:
+                exchange.text(400, "400 Bad Request", "text/plain")
         latency = time.perf_counter_ns() - started
         logs.request(exchange.status, latency, self.client_address[0], self.command, exchange.path)
 
-    def _answer(self, ex: Exchange, resolution: Any) -> None:
+    def _answer(self, ex: Exchange, resolution: Resolution) -> None:
         if not self._host_allowed():
             ex.respond(403)
         elif self.command == "OPTIONS":
@@ -91,7 +105,8 @@ class RequestHandler(BaseHTTPRequestHandler):
         else:
             self._run(ex, resolution.handler)
 
-    def _run(self, ex: Exchange, handler: Any) -> None:
+    def _run(self, ex: Exchange, handler: Handler | None) -> None:
+        assert handler is not None, "a 200 resolution always names its handler"
         try:
             handler(ex, self.server.app)
         except ApiError as error:

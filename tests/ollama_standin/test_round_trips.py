@@ -1,8 +1,10 @@
 """Model store round trips over HTTP: blobs, create (GGUF, safetensors, adapters), show, copy,
 delete, and the reply shapes of tools, JSON formats and thinking."""
 
+import base64
 import hashlib
 import json
+import struct
 
 import pytest
 import requests
@@ -289,3 +291,36 @@ def test_keep_alive_accepts_seconds_durations_and_forever(ollama):
     invalid = post(ollama, "/api/generate", {"model": CHAT_MODEL, "keep_alive": "-1"})
     assert invalid.status_code == 400
     assert invalid.json() == {"error": 'time: missing unit in duration "-1"'}
+
+
+def test_openai_embeddings_in_float_or_base64(ollama):
+    body = {"model": "nomic-embed-text", "input": ["one", "two"]}
+    floats = post(ollama, "/v1/embeddings", body).json()
+    assert [item["index"] for item in floats["data"]] == [0, 1]
+    assert len(floats["data"][0]["embedding"]) == 16
+    assert floats["usage"]["prompt_tokens"] == floats["usage"]["total_tokens"] > 0
+    packed = post(ollama, "/v1/embeddings", {**body, "encoding_format": "base64"}).json()
+    raw = base64.b64decode(packed["data"][0]["embedding"])
+    assert struct.unpack("<16f", raw) == pytest.approx(floats["data"][0]["embedding"])
+    bad = post(ollama, "/v1/embeddings", {**body, "encoding_format": "hex"})
+    assert bad.status_code == 400
+    assert bad.json()["error"]["message"].startswith("Invalid value for 'encoding_format' = hex.")
+    empty = post(ollama, "/v1/embeddings", {"model": "nomic-embed-text", "input": []})
+    assert empty.json()["error"]["message"] == "invalid input"
+
+
+def test_openai_legacy_completions(ollama):
+    body = {"model": CHAT_MODEL, "prompt": "Once upon a time", "max_tokens": 3}
+    completion = post(ollama, "/v1/completions", body).json()
+    assert completion["object"] == "text_completion"
+    assert completion["id"].startswith("cmpl-")
+    (choice,) = completion["choices"]
+    assert len(choice["text"].split()) == 3 and choice["finish_reason"] == "length"
+    events = [
+        line
+        for line in post(ollama, "/v1/completions", {**body, "stream": True}).iter_lines()
+        if line
+    ]
+    assert events[-1] == b"data: [DONE]"
+    reasons = [json.loads(line[6:])["choices"][0]["finish_reason"] for line in events[:-1]]
+    assert reasons == [None, None, None, "length"]

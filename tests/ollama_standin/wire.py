@@ -266,6 +266,7 @@ def expect_struct(go_type: str, fields: Mapping[str, FieldCheck]) -> FieldCheck:
 STRING = expect("string", str)
 BOOL = expect("bool", bool)
 INT: FieldCheck = _check_int
+FLOAT32 = expect("float32", int, float)
 FLOAT64 = expect("float64", int, float)
 ANY: FieldCheck = lambda value: None  # noqa: E731 - a check that accepts everything
 OBJECT = expect("map[string]interface {}", dict)
