@@ -43,10 +43,13 @@ def closed_url() -> str:
 
 @pytest.fixture(scope="module")
 def slow_standin(tmp_path_factory) -> Iterator[StandinServer]:
-    """A stand-in that takes 0.2 s per token, for 200 tokens."""
+    """A stand-in that takes 0.2 s per token, for 200 tokens, and 1 s between pull lines."""
     models_dir = tmp_path_factory.mktemp("slow-standin")
     with running_standin(
-        models_dir, STANDIN_TOKEN_DELAY="0.2", STANDIN_RESPONSE_TOKENS="200"
+        models_dir,
+        STANDIN_TOKEN_DELAY="0.2",
+        STANDIN_RESPONSE_TOKENS="200",
+        STANDIN_PULL_DELAY="1",
     ) as server:
         yield server
 

@@ -17,7 +17,7 @@ from ollama_bridge.errors import (
 )
 from tests.conftest import CHAT_MODEL, EMBED_MODEL
 from tests.files import write_tiny_gguf
-from tests.ollama_bridge.conftest import standin_stats
+from tests.ollama_bridge.conftest import running_standin, standin_stats
 from tests.support.server import TEST_TOKEN
 
 CHAT = {"model": CHAT_MODEL, "messages": [{"role": "user", "content": "Say hello."}]}
@@ -249,6 +249,21 @@ def test_chat_stream_yields_lines_until_the_final_one_with_counts(ollama):
     assert streamed == ollama.chat(CHAT)["message"]["content"]
 
 
+def test_chat_stream_yields_each_line_as_it_arrives_and_closing_it_stops_generation(
+    slow_standin,
+):
+    before = standin_stats(slow_standin)["cancelled_generations"]
+    # 200 tokens at 0.2 s each: the whole answer takes 40 s, its first lines a fraction of that.
+    started = time.monotonic()
+    stream = OllamaClient(slow_standin.url).chat_stream(CHAT)
+    first, second = next(stream), next(stream)
+    stream.close()
+
+    assert time.monotonic() - started < 3
+    assert first["done"] is False and second["done"] is False
+    assert wait_until(lambda: standin_stats(slow_standin)["cancelled_generations"] == before + 1)
+
+
 def test_chat_with_an_unknown_model_raises_model_not_found(ollama):
     with pytest.raises(ModelNotFound) as caught:
         ollama.chat({**CHAT, "model": "ghost"})
@@ -348,6 +363,25 @@ def test_a_stream_slower_than_the_read_timeout_raises_unavailable(slow_standin):
     assert time.monotonic() - started < 2
 
 
+def test_a_pause_between_chunks_longer_than_the_read_timeout_raises_unavailable(slow_standin):
+    seen = []
+    with pytest.raises(OllamaUnavailable) as caught:
+        for line in OllamaClient(slow_standin.url, read_timeout=0.3).pull("gemma3:270m"):
+            seen.append(line)
+    assert seen == [{"status": "pulling manifest"}]  # the first line came; the next one did not
+    assert "did not answer in time" in caught.value.message
+
+
+def test_an_ollama_that_dies_mid_answer_raises_upstream_error(tmp_path):
+    with running_standin(tmp_path / "models", STANDIN_CRASH_AFTER="2") as dying:
+        seen = []
+        with pytest.raises(OllamaUpstreamError) as caught:
+            for line in OllamaClient(dying.url).chat_stream(CHAT):
+                seen.append(line)
+    assert len(seen) == 2
+    assert "broke off" in caught.value.message
+
+
 # -- the async client ---------------------------------------------------------------------------
 
 
@@ -428,8 +462,10 @@ def test_closing_an_async_stream_stops_generation_upstream(slow_standin):
         await stream.aclose()
         return lines
 
+    started = time.monotonic()
     lines = run(read_two_lines_then_close, slow_standin.url)
     assert len(lines) == 2
+    assert time.monotonic() - started < 3  # lines arrive as generated, not at the end
     assert wait_until(lambda: standin_stats(slow_standin)["cancelled_generations"] == before + 1)
 
 
