@@ -8,6 +8,7 @@ Ollama's error, the client gone), recorded without making the client wait.
 import json
 import logging
 import time
+import uuid
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any
@@ -94,9 +95,40 @@ def _failure_status(exc: BaseException) -> tuple[str, str]:
     return TraceStatus.CANCELLED, "The client went away before the answer was complete."
 
 
+# Resolved names are remembered for a moment: the lookup costs a thread hop and a database
+# connection, a large part of what PremRunner adds to a call. A stale answer lasts at most
+# RESOLVED_TTL seconds and at worst sends a name Ollama itself then answers for.
+RESOLVED_TTL = 1.0
+RESOLVED_MAX_ENTRIES = 1024
+_resolved: dict[str, tuple[float, str]] = {}
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
 async def resolve_model(requested: str | None) -> str:
-    """The Ollama name for a request's `model` (see models_app.services.resolve_model_name)."""
-    return await sync_to_async(resolve_model_name)(requested)
+    """The Ollama name for a request's `model` (see models_app.services.resolve_model_name).
+
+    Raises what resolve_model_name raises. An id that names no uploaded model is never
+    remembered, so a model is callable by id the moment its upload creates it.
+    """
+    if requested is not None and not isinstance(requested, str):
+        return await sync_to_async(resolve_model_name)(requested)  # raises the 400
+    key = (requested or "").strip()
+    expires, name = _resolved.get(key, (0.0, ""))
+    if expires > time.monotonic():
+        return name
+    name = await sync_to_async(resolve_model_name)(key or None)
+    if not (name == key and _is_uuid(key)):
+        if len(_resolved) >= RESOLVED_MAX_ENTRIES:
+            _resolved.clear()
+        _resolved[key] = (time.monotonic() + RESOLVED_TTL, name)
+    return name
 
 
 def reply_text(answer: dict) -> str:
