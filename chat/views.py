@@ -16,11 +16,13 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from chat import openai_format
+from chat import openapi as doc
 from chat.serializers import conversation_data, message_data
 from chat.services import inference, web_chat
 from ollama_bridge.errors import OllamaError
 from premrunner.errors import ApiError, api_error_from_exception, error_body, error_response
 from premrunner.json_body import parse_json_object
+from premrunner.openapi import api_operation, error_responses
 from traces.services import new_trace_id
 
 logger = logging.getLogger(__name__)
@@ -77,6 +79,17 @@ def _optional_string(body: dict, field: str) -> str | None:
 # -- OpenAI / Prem chat completions ----------------------------------------------------------
 
 
+@api_operation(
+    "post",
+    operation_id="createChatCompletion",
+    request=doc.ChatCompletionRequestSerializer,
+    responses={
+        (200, "application/json"): doc.ChatCompletionSerializer,
+        (200, "text/event-stream"): doc.EVENT_STREAM,
+        **error_responses(400, 401, 404, 413, 502, 503),
+    },
+    tags=["inference"],
+)
 @csrf_exempt
 @require_POST
 async def chat_completions(request: HttpRequest) -> HttpResponse:
@@ -135,6 +148,13 @@ async def _completion_chunks(
 # -- embeddings ------------------------------------------------------------------------------
 
 
+@api_operation(
+    "post",
+    operation_id="createEmbeddings",
+    request=doc.EmbeddingRequestSerializer,
+    responses={200: doc.EmbeddingListSerializer, **error_responses(400, 401, 404, 413, 502, 503)},
+    tags=["inference"],
+)
 @csrf_exempt
 @require_POST
 async def embeddings(request: HttpRequest) -> HttpResponse:
@@ -167,6 +187,13 @@ async def embeddings(request: HttpRequest) -> HttpResponse:
 # -- Prem SDK: model residency ---------------------------------------------------------------
 
 
+@api_operation(
+    "get",
+    operation_id="modelRunning",
+    parameters=[doc.MODEL_PARAMETER],
+    responses={200: doc.RunningSerializer, **error_responses(400, 401, 404, 503)},
+    tags=["models"],
+)
 @require_GET
 async def model_running(request: HttpRequest) -> JsonResponse:
     """`GET /api/v1/models/running?model=` → `{"status": <loaded in memory now>}`."""
@@ -185,6 +212,13 @@ async def _model_from_body(request: HttpRequest) -> tuple[str, str]:
     return requested, await inference.resolve_model(requested)
 
 
+@api_operation(
+    "post",
+    operation_id="loadModel",
+    request=doc.ModelReferenceSerializer,
+    responses={200: doc.ResultMessageSerializer, **error_responses(400, 401, 404, 503)},
+    tags=["models"],
+)
 @csrf_exempt
 @require_POST
 async def model_up(request: HttpRequest) -> JsonResponse:
@@ -194,6 +228,13 @@ async def model_up(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"message": f"Model {requested} is loaded."})
 
 
+@api_operation(
+    "post",
+    operation_id="unloadModel",
+    request=doc.ModelReferenceSerializer,
+    responses={200: doc.ResultMessageSerializer, **error_responses(400, 401, 404, 503)},
+    tags=["models"],
+)
 @csrf_exempt
 @require_POST
 async def model_down(request: HttpRequest) -> JsonResponse:
@@ -221,6 +262,13 @@ async def _chat_turn(body: dict) -> tuple[web_chat.ChatTurn, dict]:
     return turn, options
 
 
+@api_operation(
+    "post",
+    operation_id="sendChatMessage",
+    request=doc.ChatTurnRequestSerializer,
+    responses={200: doc.ChatTurnSerializer, **error_responses(400, 401, 404, 502, 503)},
+    tags=["chat"],
+)
 @csrf_exempt
 @require_POST
 async def chat_send(request: HttpRequest) -> JsonResponse:
@@ -246,6 +294,13 @@ async def chat_send(request: HttpRequest) -> JsonResponse:
     return response
 
 
+@api_operation(
+    "post",
+    operation_id="streamChatMessage",
+    request=doc.ChatTurnRequestSerializer,
+    responses={200: doc.EVENT_STREAM, **error_responses(400, 401, 404, 502, 503)},
+    tags=["chat"],
+)
 @csrf_exempt
 @require_POST
 async def chat_stream(request: HttpRequest) -> HttpResponse:
@@ -269,6 +324,20 @@ async def _chat_events(events: AsyncIterator[dict]) -> AsyncIterator[bytes]:
         await events.aclose()
 
 
+@api_operation(
+    "get",
+    operation_id="chatHistory",
+    parameters=[doc.CONVERSATION_PARAMETER],
+    responses={200: doc.MessageListSerializer, **error_responses(401, 404)},
+    tags=["chat"],
+)
+@api_operation(
+    "delete",
+    operation_id="deleteChatHistory",
+    parameters=[doc.CONVERSATION_PARAMETER],
+    responses={200: doc.SuccessSerializer, **error_responses(401, 404)},
+    tags=["chat"],
+)
 @csrf_exempt
 @require_http_methods(["GET", "DELETE"])
 def chat_history(request: HttpRequest) -> JsonResponse:
@@ -285,6 +354,12 @@ def chat_history(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"messages": [message_data(message) for message in messages]})
 
 
+@api_operation(
+    "get",
+    operation_id="listConversations",
+    responses={200: doc.ConversationListSerializer, **error_responses(401)},
+    tags=["chat"],
+)
 @require_GET
 def conversations(request: HttpRequest) -> JsonResponse:
     """`GET /api/chat/conversations`: every conversation, most recently active first."""
@@ -292,6 +367,12 @@ def conversations(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"conversations": [conversation_data(row) for row in rows]})
 
 
+@api_operation(
+    "delete",
+    operation_id="deleteConversation",
+    responses={200: doc.SuccessSerializer, **error_responses(401, 404)},
+    tags=["chat"],
+)
 @csrf_exempt
 @require_http_methods(["DELETE"])
 def conversation_detail(request: HttpRequest, conversation_id: str) -> JsonResponse:

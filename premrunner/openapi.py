@@ -69,3 +69,17 @@ def api_operation(method: str, **schema) -> Callable[[View], View]:
         return view
 
     return decorate
+
+
+def name_prem_twins(result: dict, generator, request, public) -> dict:
+    """Postprocessing hook: `/api/v1/...` twins of `/v1/...` routes get their own operation ids.
+
+    The Prem SDK calls the same views under /api/v1; "prem" before the id keeps ids unique.
+    """
+    paths = result["paths"]
+    for path, operations in paths.items():
+        if path.startswith("/api/v1/") and path.removeprefix("/api") in paths:
+            for operation in operations.values():
+                name = operation["operationId"]
+                operation["operationId"] = f"prem{name[:1].upper()}{name[1:]}"
+    return result

@@ -219,6 +219,10 @@ SPECTACULAR_SETTINGS = {
         }
     },
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "premrunner.openapi.name_prem_twins",
+    ],
 }
 
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")

@@ -4,15 +4,43 @@ import re
 
 import pytest
 from django.core.management import call_command
+from django.urls import URLResolver, get_resolver
 from drf_spectacular.validation import validate_schema
 
 KEY_PATHS = {
+    "/v1/chat/completions": {"post"},
+    "/api/v1/chat/completions": {"post"},
+    "/v1/embeddings": {"post"},
+    "/v1/models": {"get"},
+    "/v1/models/{reference}": {"get", "delete"},
+    "/api/v1/models": {"get"},
+    "/api/v1/models/running": {"get"},
+    "/api/v1/models/up": {"post"},
+    "/api/v1/models/down": {"post"},
+    "/api/chat/send": {"post"},
+    "/api/chat/history": {"get", "delete"},
+    "/v1/chunked-upload/start": {"post"},
+    "/v1/models/upload": {"post"},
+    "/api/ollama/status": {"get"},
     "/v1/traces": {"get"},
     "/v1/traces/{trace_id}": {"get"},
     "/v1/traces/stats": {"get"},
 }
 
-# Anything the browser would fetch from another host: src, href, url(...) or import.
+
+def routed_api_paths(patterns=None, prefix: str = "") -> set[str]:
+    """Every named route under /api and /v1, spelled as OpenAPI paths."""
+    paths = set()
+    for pattern in patterns if patterns is not None else get_resolver().url_patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            paths |= routed_api_paths(pattern.url_patterns, route)
+        elif pattern.name and route.startswith(("api/", "v1/")):
+            paths.add("/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route))
+    return paths
+
+
+# Anything the browser would fetch from another host: a src, an href or a CSS url(...).
 EXTERNAL_REFERENCE = re.compile(
     r"""(?:src|href)\s*=\s*["']?(?:https?:)?//|url\(\s*["']?(?:https?:)?//"""
 )
@@ -38,6 +66,21 @@ def test_the_schema_lists_the_key_paths(schema):
     for path, methods in KEY_PATHS.items():
         assert path in schema["paths"], path
         assert methods <= set(schema["paths"][path]), path
+
+
+def test_the_schema_describes_every_api_route(schema):
+    assert routed_api_paths() == set(schema["paths"]) - {"/healthz"}
+
+
+def test_only_the_health_check_and_the_token_check_need_no_token(schema):
+    open_operations = {
+        (path, method)
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+        if not operation.get("security")
+    }
+
+    assert open_operations == {("/healthz", "get"), ("/api/auth/verify", "post")}
 
 
 def test_the_schema_declares_the_bearer_token_and_the_error_shape(schema):
