@@ -166,6 +166,8 @@ def _show_response(model: StoredModel, request: dict[str, Any]) -> dict[str, Any
             for message in model.messages
         ]
     response["model_info"] = _model_info(model.metadata, verbose=bool(request.get("verbose")))
+    if model.header.tensors:
+        response["tensors"] = model.header.tensors
     response["capabilities"] = model.capabilities
     response["modified_at"] = go_time(model.modified_ns, utc=False)
     if model.config.get("requires"):

@@ -1,9 +1,13 @@
 """Just enough GGUF: write small metadata-only model files and read a file's key/value header."""
 
+import math
 import struct
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
+
+from .formats import float32
 
 MAGIC = b"GGUF"
 _VERSION = 3
@@ -44,6 +48,25 @@ FILE_TYPES = {
     32: "BF16",
 }
 """`general.file_type` values (llama.cpp's `llama_ftype`) and their names."""
+
+TENSOR_TYPES = {
+    0: "F32",
+    1: "F16",
+    2: "Q4_0",
+    3: "Q4_1",
+    6: "Q5_0",
+    7: "Q5_1",
+    8: "Q8_0",
+    9: "Q8_1",
+    10: "Q2_K",
+    11: "Q3_K",
+    12: "Q4_K",
+    13: "Q5_K",
+    14: "Q6_K",
+    15: "Q8_K",
+    30: "BF16",
+}
+"""ggml tensor type codes and the names `/api/show` prints."""
 
 
 class GGUFError(ValueError):
@@ -106,8 +129,16 @@ def _array(items: list[Any]) -> bytes:
     return struct.pack("<IIQ", _ARRAY, _FLOAT32, len(items)) + body
 
 
-def read_metadata(path: Path) -> dict[str, Any]:
-    """The key/values of a GGUF file's header; raises `GGUFError` if it cannot be read."""
+@dataclass(frozen=True)
+class Header:
+    """A GGUF file's key/values and tensor descriptions (`{name, type, shape}`)."""
+
+    metadata: dict[str, Any] = field(default_factory=dict)
+    tensors: list[dict[str, Any]] = field(default_factory=list)
+
+
+def read_header(path: Path) -> Header:
+    """The header of a GGUF file; raises `GGUFError` if it cannot be read."""
     try:
         with path.open("rb") as stream:
             return _read_header(stream)
@@ -115,18 +146,29 @@ def read_metadata(path: Path) -> dict[str, Any]:
         raise GGUFError(str(error)) from None
 
 
-def _read_header(stream: BinaryIO) -> dict[str, Any]:
+def _read_header(stream: BinaryIO) -> Header:
     if stream.read(4) != MAGIC:
         raise GGUFError("not a GGUF file")
-    version, _tensors, count = struct.unpack("<IQQ", _exactly(stream, 20))
-    if version < 2 or count > _MAX_HEADER_ITEMS:
-        raise GGUFError(f"unsupported GGUF header (version {version}, {count} keys)")
+    version, tensor_count, kv_count = struct.unpack("<IQQ", _exactly(stream, 20))
+    if version < 2 or max(tensor_count, kv_count) > _MAX_HEADER_ITEMS:
+        raise GGUFError(f"unsupported GGUF header (version {version})")
     metadata: dict[str, Any] = {}
-    for _ in range(count):
+    for _ in range(kv_count):
         key = _read_string(stream)
         (kind,) = struct.unpack("<I", _exactly(stream, 4))
         metadata[key] = _read_value(stream, kind)
-    return metadata
+    tensors = [_read_tensor(stream) for _ in range(tensor_count)]
+    if tensors:  # Ollama counts parameters from the tensors (metadata-only files keep theirs)
+        metadata["general.parameter_count"] = sum(math.prod(t["shape"]) for t in tensors)
+    return Header(metadata, tensors)
+
+
+def _read_tensor(stream: BinaryIO) -> dict[str, Any]:
+    name = _read_string(stream)
+    (dimensions,) = struct.unpack("<I", _exactly(stream, 4))
+    shape = list(struct.unpack(f"<{dimensions}Q", _exactly(stream, 8 * dimensions)))
+    kind, _offset = struct.unpack("<IQ", _exactly(stream, 12))
+    return {"name": name, "type": TENSOR_TYPES.get(kind, str(kind)), "shape": shape}
 
 
 def _read_value(stream: BinaryIO, kind: int) -> Any:
@@ -138,6 +180,8 @@ def _read_value(stream: BinaryIO, kind: int) -> Any:
 
 def _scalar_reader(fmt: str) -> Callable[[BinaryIO], Any]:
     size = struct.calcsize(fmt)
+    if fmt == "<f":
+        return lambda stream: float32(struct.unpack(fmt, _exactly(stream, size))[0])
     return lambda stream: struct.unpack(fmt, _exactly(stream, size))[0]
 
 

@@ -125,10 +125,14 @@ class StoredModel:
         ]
 
     @cached_property
-    def metadata(self) -> dict[str, Any]:
-        """GGUF key/values of the model layer (`{}` when there is none or it cannot be read)."""
+    def header(self) -> gguf.Header:
+        """The GGUF header of the model layer (empty when there is none or it is unreadable)."""
         layer = self.layer(MODEL)
-        return self.store.metadata(layer.digest) if layer else {}
+        return self.store.header(layer.digest) if layer else gguf.Header()
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return self.header.metadata
 
     @property
     def architecture(self) -> str:
@@ -177,7 +181,7 @@ class ModelStore:
         self.blobs.mkdir(parents=True, exist_ok=True)
         self.manifests.mkdir(parents=True, exist_ok=True)
         self.lock = threading.RLock()
-        self._metadata: dict[str, dict[str, Any]] = {}
+        self._headers: dict[str, gguf.Header] = {}
 
     # Blobs
 
@@ -234,14 +238,18 @@ class ModelStore:
         os.utime(path)
         return Layer(media_type, digest, size, source, status=f"using existing layer {digest}")
 
-    def metadata(self, digest: str) -> dict[str, Any]:
-        """The GGUF header of a blob, read once and cached (`{}` if it is not readable)."""
-        if digest not in self._metadata:
+    def header(self, digest: str) -> gguf.Header:
+        """The GGUF header of a blob, read once and cached (empty if it is not readable)."""
+        if digest not in self._headers:
             try:
-                self._metadata[digest] = gguf.read_metadata(self.blob_path(digest))
+                self._headers[digest] = gguf.read_header(self.blob_path(digest))
             except (gguf.GGUFError, InvalidDigest):
-                self._metadata[digest] = {}
-        return self._metadata[digest]
+                self._headers[digest] = gguf.Header()
+        return self._headers[digest]
+
+    def metadata(self, digest: str) -> dict[str, Any]:
+        """The GGUF key/values of a blob (`{}` if it is not readable)."""
+        return self.header(digest).metadata
 
     # Manifests
 

@@ -324,3 +324,22 @@ def test_openai_legacy_completions(ollama):
     assert events[-1] == b"data: [DONE]"
     reasons = [json.loads(line[6:])["choices"][0]["finish_reason"] for line in events[:-1]]
     assert reasons == [None, None, None, "length"]
+
+
+def gguf_with_one_tensor() -> bytes:
+    """A GGUF file with one 4x2 F32 tensor, written by hand."""
+    key, value = b"general.architecture", b"llama"
+    header = b"GGUF" + struct.pack("<IQQ", 3, 1, 1)
+    header += struct.pack("<Q", len(key)) + key + struct.pack("<IQ", 8, len(value)) + value
+    name = b"token_embd.weight"
+    header += struct.pack("<Q", len(name)) + name + struct.pack("<I2QIQ", 2, 4, 2, 0, 0)
+    return header + bytes(-len(header) % 32) + bytes(4 * 8)
+
+
+def test_show_describes_the_tensors_of_an_imported_gguf(ollama):
+    digest = upload(ollama, gguf_with_one_tensor())
+    assert create(ollama, {"model": "tensors", "files": {"t.gguf": digest}, "stream": False}).ok
+    shown = post(ollama, "/api/show", {"model": "tensors"}).json()
+    assert shown["tensors"] == [{"name": "token_embd.weight", "type": "F32", "shape": [4, 2]}]
+    assert shown["model_info"]["general.parameter_count"] == 8
+    assert shown["details"]["parameter_size"] == "8"
