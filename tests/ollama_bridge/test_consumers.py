@@ -48,12 +48,14 @@ async def test_without_a_token_the_socket_is_closed_with_4401():
     accepted, _ = await socket.connect()
     assert accepted  # accepted only to tell the browser why
     assert await socket.receive_output(timeout=5) == {"type": "websocket.close", "code": 4401}
+    await socket.disconnect()
 
 
 async def test_a_wrong_token_is_closed_with_4401():
     socket = communicator(headers=bearer("not-the-token-at-all"))
     await socket.connect()
     assert await socket.receive_output(timeout=5) == {"type": "websocket.close", "code": 4401}
+    await socket.disconnect()
 
 
 async def test_with_the_token_it_sends_the_current_status_first():
@@ -78,6 +80,7 @@ async def test_a_page_of_another_site_is_refused_at_the_handshake():
     socket = communicator(headers=[*bearer(), (b"origin", b"https://evil.example")])
     accepted, _ = await socket.connect()
     assert not accepted
+    await socket.disconnect()
 
 
 async def test_a_page_of_premrunner_itself_is_accepted():
