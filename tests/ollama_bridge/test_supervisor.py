@@ -20,6 +20,7 @@ from ollama_bridge.supervisor import (
     OllamaSupervisor,
     OwnedProcess,
     find_binary,
+    is_local_url,
     listen_address,
     pull_model_if_missing,
     start_detached_ollama,
@@ -125,6 +126,21 @@ def test_ollama_listens_where_ollama_host_says():
     assert listen_address("http://127.0.0.1:11434") == "127.0.0.1:11434"
     assert listen_address("http://localhost") == "localhost:80"
     assert listen_address("http://[::1]:9000") == "[::1]:9000"
+
+
+@pytest.mark.parametrize(
+    ("url", "local"),
+    [
+        ("http://127.0.0.1:11434", True),
+        ("http://localhost:11434", True),
+        ("http://[::1]:11434", True),
+        ("http://0.0.0.0:11434", True),
+        ("http://192.0.2.10:11434", False),  # TEST-NET-1: never this machine
+        ("http://no-such-host.invalid:11434", False),
+    ],
+)
+def test_premrunner_runs_ollama_only_for_an_address_of_this_machine(url, local):
+    assert is_local_url(url) is local
 
 
 def test_it_reports_starting_until_a_slow_ollama_answers(make_supervisor, monkeypatch):
