@@ -77,6 +77,16 @@ def test_interrupted_upload_resumes_from_the_chunks_received(uploads, tmp_path):
     assert answer.json()["model"]["sha256"] == hashlib.sha256(data).hexdigest()
 
 
+def test_complete_can_be_called_again_after_a_lost_answer(uploads, gguf_bytes):
+    started = start_upload(uploads, gguf_bytes, fileName="twice.gguf")
+    send_chunks(uploads, gguf_bytes, started)
+
+    first, again = complete(uploads, started["modelId"]), complete(uploads, started["modelId"])
+
+    assert first.status_code == again.status_code == 200
+    assert again.json()["model"]["id"] == started["modelId"]
+
+
 def test_chunk_upload_is_idempotent(uploads, gguf_bytes):
     started = start_upload(uploads, gguf_bytes, fileName="again.gguf")
     first = send_chunk(uploads, started["modelId"], 1, chunk_of(gguf_bytes, started, 1))

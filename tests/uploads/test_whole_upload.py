@@ -27,16 +27,27 @@ def _tmp_files(server: PremRunnerServer) -> list[str]:
     return [f for f in leftover_files(server) if f.startswith("tmp/")]
 
 
-def test_whole_upload_is_stored_and_becomes_ready(uploads, tmp_path):
+def test_whole_upload_is_stored_and_becomes_ready_with_its_options(
+    uploads, upload_standin, tmp_path
+):
     gguf = write_tiny_gguf(tmp_path / "whole.gguf")
 
-    response = upload(uploads, gguf, name="Whole Upload", system="You are terse.")
+    response = upload(
+        uploads,
+        gguf,
+        name="Whole Upload",
+        system="You are terse.",
+        parameters='{"temperature": 0.2}',
+    )
 
     assert response.status_code == 201, response.text
     model = response.json()["model"]
     assert model["name"] == "whole-upload:latest"
     assert model["sha256"] == hashlib.sha256(gguf.read_bytes()).hexdigest()
     assert wait_for(uploads, model["id"])["status"] == "ready"
+    shown = requests.post(f"{upload_standin.url}/api/show", json={"model": model["name"]}).json()
+    assert shown["system"] == "You are terse."
+    assert "temperature" in shown["parameters"]
 
 
 def test_a_non_model_upload_is_refused_and_leaves_nothing(uploads, upload_server, tmp_path):

@@ -370,9 +370,12 @@ def discard_upload(model: Model, *, reason: str = "") -> None:
 def complete_upload(*, model_id: uuid.UUID) -> Model:
     """Check that every chunk is there, hash the file in one pass, move it into place, queue it.
 
-    Raises ApiError 404, 409 (chunks missing, or already completed), 422 (not a model; the
-    upload is deleted).
+    Completing again (a client retrying after a lost answer) answers the model as it is now.
+    Raises ApiError 404, 409 (chunks missing), 422 (not a model; the upload is deleted).
     """
+    done = Model.objects.filter(pk=model_id).exclude(status=ModelStatus.UPLOADING).first()
+    if done is not None:
+        return done
     upload = get_upload(model_id=model_id)
     model = upload.model
     _require_uploading(model)

@@ -32,16 +32,25 @@ class CleanupReport:
 
 
 def expire_abandoned_uploads(*, now: datetime | None = None, dry_run: bool = False) -> list[str]:
-    """Remove chunked uploads idle for UPLOAD_EXPIRY_HOURS; returns their model names."""
-    expired = []
-    for upload in ChunkedUpload.objects.abandoned(now=now or timezone.now()).select_related(
-        "model"
-    ):
-        expired.append(upload.model.name)
-        if not dry_run:
-            discard_upload(upload.model)
-            logger.info("Expired the abandoned upload of %s", upload.model.name)
-    return expired
+    """Remove uploads idle for UPLOAD_EXPIRY_HOURS; returns their model names.
+
+    Those are chunked uploads no chunk came to, and models left `uploading` by a whole upload
+    or a server import that a crash cut short.
+    """
+    now = now or timezone.now()
+    abandoned = [
+        upload.model for upload in ChunkedUpload.objects.abandoned(now=now).select_related("model")
+    ]
+    abandoned += Model.objects.filter(
+        status=ModelStatus.UPLOADING,
+        chunked_upload__isnull=True,
+        updated_at__lt=now - timedelta(hours=settings.UPLOAD_EXPIRY_HOURS),
+    )
+    if not dry_run:
+        for model in abandoned:
+            discard_upload(model)
+            logger.info("Expired the abandoned upload of %s", model.name)
+    return [model.name for model in abandoned]
 
 
 def find_orphan_files(*, now: datetime | None = None) -> list[Path]:
