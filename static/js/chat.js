@@ -63,7 +63,7 @@ function renderConversations() {
             "aria-current": current ? "true" : null,
             onclick: () => {
               location.hash = `#/chat/${conversation.id}`;
-              els.page.classList.remove("show-conversations");
+              showDrawer(false);
             },
           },
           h("span", { class: "conversation-title" }, conversation.title || "Untitled"),
@@ -116,7 +116,15 @@ async function deleteConversation(conversation) {
   await loadConversations();
 }
 
+/** On narrow screens the conversations are a drawer over the chat. */
+function showDrawer(open) {
+  els.page.classList.toggle("show-conversations", open);
+  els.drawerToggle.setAttribute("aria-expanded", String(open));
+  if (open) els.conversations.querySelector("button")?.focus();
+}
+
 function startNewConversation() {
+  showDrawer(false);
   running?.abort();
   conversationId = null;
   els.thread.replaceChildren(els.empty);
@@ -293,6 +301,7 @@ export function init() {
     system: byId("chat-system"),
     temperature: byId("chat-temperature"),
     maxTokens: byId("chat-max-tokens"),
+    drawerToggle: byId("chat-conversations-toggle"),
   });
   byId("chat-form").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -307,10 +316,16 @@ export function init() {
   els.input.addEventListener("input", autoSize);
   els.stop.addEventListener("click", () => running?.abort());
   byId("chat-new").addEventListener("click", startNewConversation);
-  const toggle = byId("chat-conversations-toggle");
-  toggle.addEventListener("click", () => {
-    const open = els.page.classList.toggle("show-conversations");
-    toggle.setAttribute("aria-expanded", String(open));
+  els.drawerToggle.addEventListener("click", () => showDrawer(true));
+  byId("chat-conversations-close").addEventListener("click", () => {
+    showDrawer(false);
+    els.drawerToggle.focus();
+  });
+  els.page.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && els.page.classList.contains("show-conversations")) {
+      showDrawer(false);
+      els.drawerToggle.focus();
+    }
   });
   statusFeed.addEventListener("model.progress", (event) => {
     const status = event.detail.model?.status;

@@ -79,7 +79,7 @@ class UploadCard {
       if (!session || this.state !== "staged") return;
       const total = session.totalChunks;
       const have = session.received.size;
-      this.nameInput.value = session.modelName ?? this.nameInput.value;
+      this.nameInput.value = session.name ?? this.nameInput.value;
       this.resuming = true;
       this.nameInput.disabled = true;
       this.progress.value = total ? (have / total) * 100 : 0;
@@ -94,6 +94,7 @@ class UploadCard {
     this.element.dataset.state = state;
     if (message !== undefined) this.status.textContent = message;
     this.#render();
+    updateUploadsHeader();
   }
 
   #render() {
@@ -138,6 +139,13 @@ class UploadCard {
       if (this.state !== "uploading") return; // cancelled: the card is gone
       if (error.name === "AbortError") {
         this.setState("paused", "Paused. The server keeps what it has; resume to send the rest.");
+      } else if (error.status >= 400 && error.status < 500 && !this.upload.modelId) {
+        // Refused at the start (a name already taken, say): fix it and try again.
+        this.resuming = false;
+        this.setState("staged", `Not started: ${error.message}`);
+      } else if (error.status >= 400 && error.status < 500) {
+        this.setState("failed", `Upload refused: ${error.message}`);
+        scheduleReload();
       } else {
         this.setState("paused", `Upload interrupted: ${error.message} Resume to send the rest.`);
       }
@@ -162,10 +170,8 @@ class UploadCard {
       this.setState("failed", `Import failed: ${model.error || "unknown error"}`);
     } else {
       this.progress.value = percent(model.progress);
-      this.setState(
-        "importing",
-        `Importing ${percent(model.progress)}%${model.status_message ? ` · ${model.status_message}` : ""}`,
-      );
+      const note = model.statusMessage ? ` · ${model.statusMessage}` : "";
+      this.setState("importing", `Importing ${percent(model.progress)}%${note}`);
     }
   }
 
@@ -180,7 +186,7 @@ class UploadCard {
     this.upload?.pause();
     uploads.splice(uploads.indexOf(this), 1);
     this.element.remove();
-    els.uploads.hidden = !uploads.length;
+    updateUploadsHeader();
   }
 }
 
@@ -198,13 +204,19 @@ async function runQueue() {
   }
 }
 
+/** Show the uploads section while it has cards, and "Upload all" while two or more wait. */
+function updateUploadsHeader() {
+  els.uploads.hidden = !uploads.length;
+  els.uploadAll.hidden = uploads.filter((card) => card.state === "staged").length < 2;
+}
+
 function addFiles(files) {
   for (const file of files) {
     const card = new UploadCard(file);
     uploads.push(card);
     els.uploadList.append(card.element);
   }
-  els.uploads.hidden = !uploads.length;
+  updateUploadsHeader();
 }
 
 // ---- the list of models ----------------------------------------------------------------------
@@ -220,7 +232,8 @@ function statusCell(model) {
       h("progress", { max: 100, value: percent(model.progress), "aria-label": `Progress of ${model.name}` }),
     );
   }
-  const note = model.status === "failed" ? model.error : model.status_message ?? model.statusMessage;
+  // Ready models need no note; the others say what is happening or what went wrong.
+  const note = { failed: model.error, ready: "" }[model.status] ?? model.statusMessage;
   if (note) {
     cell.append(h("span", { class: model.status === "failed" ? "model-error" : "model-note" }, note));
   }
@@ -254,7 +267,7 @@ function modelRow(model) {
       model.createdAt ? h("span", { class: "model-date" }, formatDateTime(model.createdAt)) : null,
     ),
     h("td", { class: "hide-narrow" }, model.source === "uploaded" ? "Uploaded" : "Ollama"),
-    h("td", { class: "num" }, formatBytes(model.size)),
+    h("td", { class: "num", "data-label": "Size" }, formatBytes(model.size)),
     h("td", { class: "hide-narrow" }, model.format && model.format !== "unknown" ? model.format.toUpperCase() : "—"),
     statusCell(model),
     actions,
@@ -280,12 +293,16 @@ async function loadModels() {
   }
 }
 
+/** Reload the list soon, once for a burst of changes; a hidden page reloads when shown. */
 function scheduleReload() {
+  if (els.page.hidden) return;
   clearTimeout(reloadTimer);
   reloadTimer = setTimeout(loadModels, 250);
 }
 
-function onModelProgress(update) {
+/** A `model.progress` event from the WebSocket, in the list's own field names. */
+function onModelProgress({ id, name, status, progress, status_message, error }) {
+  const update = { id, name, status, progress, statusMessage: status_message, error };
   for (const card of uploads) card.onModel(update);
   const index = models.findIndex((model) => model.id === update.id);
   if (index === -1 || update.status === "ready" || update.status !== models[index].status) {
@@ -325,10 +342,12 @@ async function deleteModel(model) {
 
 export function init() {
   Object.assign(els, {
+    page: byId("page-models"),
     zone: byId("upload-zone"),
     input: byId("upload-input"),
     uploads: byId("uploads"),
     uploadList: byId("upload-list"),
+    uploadAll: byId("upload-all"),
     rows: byId("models-rows"),
     tableWrap: byId("models-table-wrap"),
     state: byId("models-state"),
@@ -354,7 +373,7 @@ export function init() {
     addFiles(input.files);
     input.value = "";
   });
-  byId("upload-all").addEventListener("click", () => {
+  els.uploadAll.addEventListener("click", () => {
     for (const card of uploads) if (card.state === "staged") card.start();
   });
   byId("models-refresh").addEventListener("click", loadModels);

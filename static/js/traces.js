@@ -61,14 +61,18 @@ function traceRow(trace) {
   return h(
     "tr",
     { class: "is-clickable", "data-trace-id": trace.id, onclick: open },
-    h("td", {}, h("a", { href: `#/traces/${trace.id}`, class: "trace-link" }, formatDateTime(trace.createdAt))),
-    h("td", {}, trace.model),
+    h("td", { class: "cell-time" },
+      h("a", { href: `#/traces/${trace.id}`, class: "trace-link" }, formatDateTime(trace.createdAt))),
+    h("td", { class: "cell-model" }, trace.model),
     h("td", { class: "mono hide-narrow" }, trace.endpoint),
-    h("td", { class: "num", title: `${formatNumber(trace.promptTokens)} in, ${formatNumber(trace.completionTokens)} out` },
-      formatNumber(trace.totalTokens)),
-    h("td", { class: "num" }, formatDuration(trace.duration)),
-    h("td", { class: "num" }, formatDuration(trace.ttft)),
-    h("td", {}, statusBadge(trace.status)),
+    h("td", {
+      class: "num",
+      "data-label": "Tokens",
+      title: `${formatNumber(trace.promptTokens)} in, ${formatNumber(trace.completionTokens)} out`,
+    }, formatNumber(trace.totalTokens)),
+    h("td", { class: "num", "data-label": "Duration" }, formatDuration(trace.duration)),
+    h("td", { class: "num", "data-label": "TTFT" }, formatDuration(trace.ttft)),
+    h("td", { class: "cell-status" }, statusBadge(trace.status)),
   );
 }
 

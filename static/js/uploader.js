@@ -66,6 +66,16 @@ export class ChunkedUpload extends EventTarget {
   }
 
   async run() {
+    try {
+      return await this.#upload();
+    } catch (error) {
+      // The server refused the file (not a model, say) and dropped the upload: nothing to resume.
+      if (error.status >= 400 && error.status < 500) saveSession(this.file, null);
+      throw error;
+    }
+  }
+
+  async #upload() {
     this.controller = new AbortController();
     const { file } = this;
     let session = await findResumable(file);

@@ -1,0 +1,164 @@
+"""The Models page: files dropped on the zone, chunked upload with progress, resume, import."""
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.files import write_tiny_gguf
+from tests.ui.browser import save_screenshots
+
+pytestmark = pytest.mark.browser
+
+# The same file (name, bytes and modification time) as a person would drop it twice.
+LAST_MODIFIED = 1_700_000_000_000
+
+# A real drop: a File built from the bytes inside the page, in a DataTransfer, dispatched as
+# dragenter, dragover and drop on the zone, the way the browser does for a file from the desktop.
+DROP_FILE = """
+([name, bytes, lastModified]) => {
+  const file = new File([new Uint8Array(bytes)], name, {
+    type: "application/octet-stream", lastModified,
+  });
+  const dataTransfer = new DataTransfer();
+  dataTransfer.items.add(file);
+  const zone = document.getElementById("upload-zone");
+  for (const type of ["dragenter", "dragover", "drop"]) {
+    zone.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer }));
+  }
+}
+"""
+
+# Records each step an upload card goes through: its state and its progress bar's value.
+WATCH_PROGRESS = """
+() => {
+  window.uploadSteps = [];
+  new MutationObserver(() => {
+    for (const card of document.querySelectorAll(".upload")) {
+      const bar = card.querySelector("progress");
+      const status = card.querySelector(".upload-status").textContent;
+      const step = [card.dataset.state, bar.hasAttribute("value") ? bar.value : null, status];
+      if (JSON.stringify(window.uploadSteps.at(-1)) !== JSON.stringify(step)) {
+        window.uploadSteps.push(step);
+      }
+    }
+  }).observe(document.getElementById("upload-list"), {
+    subtree: true, childList: true, attributes: true, characterData: true,
+  });
+}
+"""
+
+
+def drop_file(page: Page, path: Path) -> None:
+    page.evaluate(DROP_FILE, [path.name, list(path.read_bytes()), LAST_MODIFIED])
+
+
+def open_models(page: Page) -> None:
+    page.get_by_role("link", name="Models").click()
+    expect(page.locator("#models-state")).to_be_hidden()
+
+
+def test_a_dropped_gguf_uploads_with_progress_then_becomes_ready(
+    signed_in_page: Page, tmp_path
+) -> None:
+    page = signed_in_page
+    gguf = write_tiny_gguf(tmp_path / "Tiny Drop.Q8.gguf")
+    open_models(page)
+    page.evaluate(WATCH_PROGRESS)
+
+    drop_file(page, gguf)
+    card = page.locator(".upload", has_text="Tiny Drop.Q8.gguf")
+    expect(card.get_by_label("Model name")).to_have_value("tiny-drop.q8")
+    card.get_by_label("Model name").fill("tiny-drop")
+    card.get_by_role("button", name="Upload").click()
+
+    expect(card.locator(".upload-status")).to_have_text("Ready as tiny-drop:latest.")
+    steps = page.evaluate("window.uploadSteps")
+    uploading = [value for state, value, _ in steps if state == "uploading" and value]
+    assert uploading == sorted(uploading), steps
+    assert len(set(uploading)) >= 4, f"the bar moved through {steps}"  # 5 chunks of 256 bytes
+    assert any(re.search(r"\d+% · .*B/s · .* left", status) for _, _, status in steps), steps
+    assert "importing" in {state for state, _, _ in steps}, steps
+    assert steps[-1][:2] == ["ready", 100]
+
+    row = page.locator("#models-rows tr", has_text="tiny-drop")
+    expect(row.locator(".badge")).to_have_text("Ready")
+    expect(row).to_contain_text("GGUF")
+    expect(row).to_contain_text(re.compile(r"\d KB"))
+    save_screenshots(page, "models")
+    expect(page.locator("#chat-model option", has_text="tiny-drop")).to_have_count(1)
+
+
+def test_an_upload_cut_off_by_a_reload_resumes_with_the_missing_chunks(
+    signed_in_page: Page, tmp_path
+) -> None:
+    page = signed_in_page
+    gguf = write_tiny_gguf(tmp_path / "resumable.gguf", name="resumable")
+    open_models(page)
+
+    # The connection fails after two chunks, then the person reloads the page.
+    sent: list[int] = []
+
+    def two_chunks_then_fail(route) -> None:
+        index = int(
+            re.search(rb'name="chunkIndex"\r\n\r\n(\d+)', route.request.post_data_buffer)[1]
+        )
+        if len(sent) < 2:
+            sent.append(index)
+            route.continue_()
+        else:
+            route.abort("connectionreset")
+
+    page.route("**/v1/chunked-upload/chunk", two_chunks_then_fail)
+    drop_file(page, gguf)
+    page.locator(".upload", has_text="resumable.gguf").get_by_role("button", name="Upload").click()
+    expect(page.locator(".upload-status")).to_contain_text("40%")
+    page.reload()
+    page.unroute("**/v1/chunked-upload/chunk")
+    expect(page.locator("#app")).to_have_attribute("data-signed-in", "true")
+
+    resent: list[int] = []
+    page.on(
+        "request",
+        lambda request: resent.append(request.url) if request.url.endswith("/chunk") else None,
+    )
+    drop_file(page, gguf)
+    card = page.locator(".upload", has_text="resumable.gguf")
+    expect(card.locator(".upload-status")).to_contain_text("2 of 5 parts are already on the server")
+    expect(card.get_by_label("Model name")).to_be_disabled()
+    card.get_by_role("button", name="Upload").click()
+
+    expect(card.locator(".upload-status")).to_have_text("Ready as resumable:latest.")
+    assert sent == [0, 1]
+    assert len(resent) == 3
+
+
+def test_deleting_a_model_asks_first(signed_in_page: Page, ui_server, tmp_path) -> None:
+    page = signed_in_page
+    api = ui_server.session()
+    gguf = write_tiny_gguf(tmp_path / "doomed.gguf", name="doomed")
+    with gguf.open("rb") as handle:
+        api.post(
+            f"{ui_server.url}/v1/models/upload",
+            files={"file": ("doomed.gguf", handle)},
+            data={"name": "doomed"},
+            timeout=30,
+        ).raise_for_status()
+    open_models(page)
+    row = page.locator("#models-rows tr", has_text="doomed")
+    expect(row.locator(".badge")).to_have_text("Ready")
+
+    row.get_by_role("button", name="Delete").click()
+    dialog = page.get_by_role("dialog", name="Delete doomed")
+    expect(dialog).to_contain_text("cannot be undone")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(row).to_be_visible()
+
+    row.get_by_role("button", name="Delete").click()
+    dialog.get_by_role("button", name="Delete").click()
+    expect(page.locator("#models-rows tr", has_text="doomed")).to_have_count(0)
+    assert all(
+        model["name"] != "doomed:latest"
+        for model in api.get(f"{ui_server.url}/v1/models").json()["models"]
+    )
