@@ -379,6 +379,7 @@ class _ChunkStream:
         self._role_sent = False
 
     def emit(self, event: Emission | Outcome) -> None:
+        """Write one native event: a token as a delta, the outcome as the closing chunks."""
         if self._out is None:
             self._out = self._ex.stream("text/event-stream")
         if isinstance(event, Emission):
@@ -563,33 +564,20 @@ def embeddings(ex: Exchange, app: Standin) -> None:
     """`POST /v1/embeddings`; `encoding_format` `float` (default) or `base64`."""
     try:
         request = _read(ex, "openai.EmbedRequest", EMBED_REQUEST)
-        encoding = request.get("encoding_format", "")
-        if encoding and encoding.lower() not in ("float", "base64"):
-            raise ApiError(
-                400,
-                f"Invalid value for 'encoding_format' = {encoding}. "
-                "Supported values: ['float', 'base64'].",
-            )
-        inputs = request.get("input")
-        if inputs == "":
-            inputs = [""]
-        if inputs is None or inputs == []:
-            raise ApiError(400, "invalid input")
+        native = native_embed_request(request)
     except ApiError as error:
         _send_error(ex, error, from_native=False)
         return
-    native = {"model": request.get("model", ""), "input": inputs}
-    if request.get("dimensions"):
-        native["dimensions"] = request["dimensions"]
     try:
         result = embed_response(app, native, time.perf_counter_ns())
     except ApiError as error:
         _send_error(ex, error, from_native=True)
         return
+    as_base64 = request.get("encoding_format", "").lower() == "base64"
     data = [
         {
             "object": "embedding",
-            "embedding": float32_base64(vector) if encoding.lower() == "base64" else vector,
+            "embedding": float32_base64(vector) if as_base64 else vector,
             "index": index,
         }
         for index, vector in enumerate(result["embeddings"])
@@ -602,6 +590,26 @@ def embeddings(ex: Exchange, app: Standin) -> None:
         "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
     }
     ex.json(200, body, content_type=JSON_PLAIN, newline=True)
+
+
+def native_embed_request(request: dict[str, Any]) -> dict[str, Any]:
+    """The checks of Ollama's `EmbeddingsMiddleware` and the native `/api/embed` body."""
+    encoding = request.get("encoding_format", "")
+    if encoding and encoding.lower() not in ("float", "base64"):
+        raise ApiError(
+            400,
+            f"Invalid value for 'encoding_format' = {encoding}. "
+            "Supported values: ['float', 'base64'].",
+        )
+    inputs = request.get("input")
+    if inputs == "":
+        inputs = [""]
+    if inputs is None or inputs == []:
+        raise ApiError(400, "invalid input")
+    native = {"model": request.get("model", ""), "input": inputs}
+    if request.get("dimensions"):
+        native["dimensions"] = request["dimensions"]
+    return native
 
 
 def models(ex: Exchange, app: Standin) -> None:

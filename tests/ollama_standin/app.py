@@ -39,6 +39,7 @@ class Stats:
                 self.active_generations -= 1
 
     def snapshot(self) -> dict[str, int]:
+        """The counters as the stats route reports them."""
         with self._lock:
             return {
                 "requests": self.requests,

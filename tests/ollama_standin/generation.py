@@ -285,7 +285,7 @@ def produce(
     queue = [Emission(thinking=token) for token in plan.thinking]
     queue += [Emission(content=token) for token in plan.content]
     for emission in queue:
-        if limits.num_predict is not None and produced >= limits.num_predict:
+        if not _fits(limits, produced + 1):
             done_reason = "length"
             break
         _before_token(produced, limits, pause)
@@ -298,14 +298,14 @@ def produce(
                 break
             content += emission.content
         yield emission
-    tool_calls = plan.tool_calls if done_reason == "stop" else []
-    if tool_calls:
-        budget = None if limits.num_predict is None else limits.num_predict - produced
-        if budget is not None and budget < plan.tool_call_tokens:
-            tool_calls, done_reason = [], "length"
-        else:
+    tool_calls: list[dict[str, Any]] = []
+    if plan.tool_calls and done_reason == "stop":
+        if _fits(limits, produced + plan.tool_call_tokens):
             _before_token(produced, limits, pause)
             produced += plan.tool_call_tokens
+            tool_calls = plan.tool_calls
+        else:
+            done_reason = "length"
     yield Outcome(
         done_reason=done_reason,
         prompt_eval_count=plan.prompt_tokens,
@@ -314,6 +314,11 @@ def produce(
         eval_duration=max(1, time.perf_counter_ns() - started),
         tool_calls=tool_calls,
     )
+
+
+def _fits(limits: Limits, tokens: int) -> bool:
+    """Whether `tokens` tokens in all stay within `num_predict`."""
+    return limits.num_predict is None or tokens <= limits.num_predict
 
 
 def _before_token(produced: int, limits: Limits, pause: Callable[[float], None]) -> None:

@@ -249,6 +249,7 @@ class Router:
         self._routes = list(routes)
 
     def resolve(self, method: str, path: str) -> Resolution:
+        """Match a request: the handler, else a trailing-slash redirect, else 405, else 404."""
         for route in self._routes:
             params = route.match(path)
             if route.method == method and params is not None:

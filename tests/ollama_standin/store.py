@@ -55,6 +55,7 @@ class Layer:
     status: str = field(default="", compare=False)
 
     def to_json(self) -> dict[str, Any]:
+        """The manifest entry (`mediaType`, `digest`, `size`, optional `from`)."""
         entry: dict[str, Any] = {
             "mediaType": self.media_type,
             "digest": self.digest,
@@ -66,6 +67,7 @@ class Layer:
 
     @classmethod
     def from_json(cls, entry: dict[str, Any]) -> "Layer":
+        """A layer from a manifest entry."""
         return cls(
             media_type=entry.get("mediaType", ""),
             digest=entry.get("digest", ""),
@@ -282,6 +284,7 @@ class ModelStore:
         return self.get_exact(self.canonical(name))
 
     def get_exact(self, name: ModelName) -> StoredModel | None:
+        """The model whose manifest path is exactly `name` (already canonical), or None."""
         path = self._manifest_path(name)
         try:
             raw = path.read_bytes()
@@ -337,6 +340,7 @@ class ModelStore:
             directory = directory.parent
 
     def referenced_digests(self) -> set[str]:
+        """Every digest some manifest uses, config blobs included."""
         digests = set()
         for name in self.names():
             model = self.get_exact(name)
