@@ -143,12 +143,7 @@ def chat_completions(ex: Exchange, app: Standin) -> None:
             assert isinstance(prepared, Inference), "OpenAI chat always has messages"
             if request.get("stream"):
                 include_usage = bool((request.get("stream_options") or {}).get("include_usage"))
-                chunks = _ChunkStream(ex, prepared, completion_id, include_usage)
-                try:
-                    prepared.run(ex, chunks.emit)
-                except GenerationFailed as failure:
-                    chunks.fail(failure)
-                chunks.close()
+                _stream_completion(ex, prepared, completion_id, include_usage)
             else:
                 _send_completion(ex, prepared, completion_id)
     except ApiError as error:
@@ -202,6 +197,7 @@ def _native_options(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def _native_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """OpenAI messages as native ones; each content part becomes a message of its own."""
     native: list[dict[str, Any]] = []
     for message in messages:
         role = str(message.get("role", "")).lower()
@@ -230,6 +226,7 @@ def _native_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _compact(message: dict[str, Any]) -> dict[str, Any]:
+    """Drop empty fields (Go's `omitempty`), keeping `content`, which is always sent."""
     return {key: value for key, value in message.items() if value or key == "content"}
 
 
@@ -358,6 +355,18 @@ def _send_completion(ex: Exchange, inference: Inference, completion_id: str) -> 
         "usage": _usage(outcome),
     }
     ex.json(200, completion, content_type=JSON_PLAIN, newline=True)
+
+
+def _stream_completion(
+    ex: Exchange, inference: Inference, completion_id: str, include_usage: bool
+) -> None:
+    """Streaming: the reply as `chat.completion.chunk` server-sent events."""
+    chunks = _ChunkStream(ex, inference, completion_id, include_usage)
+    try:
+        inference.run(ex, chunks.emit)
+    except GenerationFailed as failure:
+        chunks.fail(failure)
+    chunks.close()
 
 
 class _ChunkStream:
