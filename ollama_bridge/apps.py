@@ -38,6 +38,12 @@ class OllamaBridgeConfig(AppConfig):
     def ready(self) -> None:
         from ollama_bridge.status import publish_current_status
         from ollama_bridge.supervisor import manages_ollama_here, start_supervisor
+        from premrunner.checks import auth_token_problem
 
-        if is_server_process(sys.argv, os.environ) and manages_ollama_here():
+        # A server that will refuse to start for want of a token starts no Ollama either.
+        if (
+            is_server_process(sys.argv, os.environ)
+            and manages_ollama_here()
+            and auth_token_problem() is None
+        ):
             start_supervisor(on_change=publish_current_status)

@@ -146,16 +146,22 @@ def test_without_ollama_installed_premrunner_serves_and_says_how_to_install(tmp_
     assert hello.status_code == 200
 
 
-def test_migrate_never_starts_ollama(tmp_path):
+@pytest.mark.parametrize(
+    ("command", "env"),
+    [(["migrate"], {}), (["serve"], {"AUTH_TOKEN": ""})],
+    ids=["migrate", "serve-refusing-to-start"],
+)
+def test_commands_that_serve_nothing_never_start_ollama(tmp_path, command, env):
     server = managed_server(tmp_path)  # only for its environment
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate"],
+    result = subprocess.run(
+        [sys.executable, "manage.py", *command],
         cwd=REPO_ROOT,
-        env=server.environment(),
-        check=True,
+        env={**server.environment(), **env},
         capture_output=True,
+        text=True,
         timeout=60,
     )
+    assert result.returncode == (1 if env else 0), result.stderr
     assert not ollama_answers(server.ollama_url)
     assert not (tmp_path / "ollama.pid").exists()
     assert not (tmp_path / "logs" / "ollama.log").exists()
