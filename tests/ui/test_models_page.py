@@ -50,6 +50,20 @@ WATCH_PROGRESS = """
 """
 
 
+# Records each status a model's row shows, in order.
+WATCH_BADGES = """
+(name) => {
+  window.badges = [];
+  new MutationObserver(() => {
+    const row = [...document.querySelectorAll("#models-rows tr")]
+      .find((candidate) => candidate.textContent.includes(name));
+    const badge = row?.querySelector(".badge").textContent;
+    if (badge && window.badges.at(-1) !== badge) window.badges.push(badge);
+  }).observe(document.getElementById("models-rows"), { subtree: true, childList: true });
+}
+"""
+
+
 def drop_file(page: Page, path: Path) -> None:
     page.evaluate(DROP_FILE, [path.name, list(path.read_bytes()), LAST_MODIFIED])
 
@@ -134,17 +148,40 @@ def test_an_upload_cut_off_by_a_reload_resumes_with_the_missing_chunks(
     assert len(resent) == 3
 
 
-def test_deleting_a_model_asks_first(signed_in_page: Page, ui_server, tmp_path) -> None:
-    page = signed_in_page
-    api = ui_server.session()
-    gguf = write_tiny_gguf(tmp_path / "doomed.gguf", name="doomed")
-    with gguf.open("rb") as handle:
-        api.post(
+def upload_through_the_api(ui_server, path: Path, **fields: str) -> None:
+    """Upload a model file whole, as another client would, with extra form fields."""
+    with path.open("rb") as handle:
+        ui_server.session().post(
             f"{ui_server.url}/v1/models/upload",
-            files={"file": ("doomed.gguf", handle)},
-            data={"name": "doomed"},
+            files={"file": (path.name, handle)},
+            data=fields,
             timeout=30,
         ).raise_for_status()
+
+
+def test_a_failed_import_shows_its_error_and_can_be_retried(
+    signed_in_page: Page, ui_server, tmp_path
+) -> None:
+    page = signed_in_page
+    gguf = write_tiny_gguf(tmp_path / "broken.gguf", name="broken")
+    upload_through_the_api(ui_server, gguf, name="broken", template="{{ .Unclosed")
+    open_models(page)
+    row = page.locator("#models-rows tr", has_text="broken")
+    expect(row.locator(".badge")).to_have_text("Failed")
+    expect(row.locator(".model-error")).to_contain_text("template error")
+
+    page.evaluate(WATCH_BADGES, "broken")
+    row.get_by_role("button", name="Retry").click()
+    # The row follows the new attempt live, and it fails again for the same reason.
+    page.wait_for_function(
+        "window.badges.includes('Importing') && window.badges.at(-1) === 'Failed'"
+    )
+    expect(row.locator(".model-error")).to_contain_text("template error")
+
+
+def test_deleting_a_model_asks_first(signed_in_page: Page, ui_server, tmp_path) -> None:
+    page = signed_in_page
+    upload_through_the_api(ui_server, write_tiny_gguf(tmp_path / "doomed.gguf"), name="doomed")
     open_models(page)
     row = page.locator("#models-rows tr", has_text="doomed")
     expect(row.locator(".badge")).to_have_text("Ready")
@@ -158,7 +195,8 @@ def test_deleting_a_model_asks_first(signed_in_page: Page, ui_server, tmp_path) 
     row.get_by_role("button", name="Delete").click()
     dialog.get_by_role("button", name="Delete").click()
     expect(page.locator("#models-rows tr", has_text="doomed")).to_have_count(0)
-    assert all(
-        model["name"] != "doomed:latest"
-        for model in api.get(f"{ui_server.url}/v1/models").json()["models"]
-    )
+    names = [
+        model["name"]
+        for model in ui_server.session().get(f"{ui_server.url}/v1/models").json()["models"]
+    ]
+    assert "doomed:latest" not in names

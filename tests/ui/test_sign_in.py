@@ -31,14 +31,12 @@ def test_a_wrong_token_is_refused_and_the_right_one_accepted(page: Page, ui_serv
     assert stored_token(page) == ui_server.token
 
 
-def test_the_sidebar_shows_ollama_status_live_from_the_websocket(signed_in_page: Page) -> None:
+def test_a_signed_in_visit_keeps_the_token_and_shows_ollama_live(signed_in_page: Page) -> None:
     status = signed_in_page.locator("#ollama-status")
-    expect(status).to_have_attribute("data-status", "running")
+    expect(status).to_have_attribute("data-status", "running")  # pushed over the WebSocket
     expect(status).to_contain_text("running")
     expect(status).to_contain_text("v0.")
 
-
-def test_a_stored_token_is_kept_across_reloads(signed_in_page: Page) -> None:
     signed_in_page.reload()
     expect(signed_in_page.locator("#app")).to_have_attribute("data-signed-in", "true")
     expect(signed_in_page.locator("#auth-dialog")).to_be_hidden()
