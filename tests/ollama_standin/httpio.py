@@ -119,12 +119,15 @@ class Exchange:
     def started(self) -> bool:
         return self.status != 0
 
-    def _write_head(self, status: int, headers: Iterable[tuple[str, str]]) -> None:
+    def _write_head(
+        self, status: int, headers: Iterable[tuple[str, str]], body: bytes = b""
+    ) -> None:
+        """Send the status line and headers, and `body` in the same write."""
         phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
         lines = [f"HTTP/1.1 {status} {phrase}", f"Date: {formatdate(usegmt=True)}"]
         lines += [f"{name}: {value}" for name, value in headers]
         self.status = status
-        self._send(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        self._send(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
 
     def _send(self, data: bytes) -> None:
         try:
@@ -145,9 +148,7 @@ class Exchange:
         head = [("Content-Type", content_type)] if content_type else []
         head += list(headers)
         head.append(("Content-Length", str(len(body))))
-        self._write_head(status, head)
-        if body and self.method != "HEAD":
-            self._send(body)
+        self._write_head(status, head, b"" if self.method == "HEAD" else body)
 
     def json(
         self, status: int, value: Any, *, content_type: str = JSON, newline: bool = False
