@@ -228,7 +228,11 @@ def list_traces(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> TracePage:
-    """Page `page` (from 1) of `limit` traces matching the filters, newest first."""
+    """Page `page` (from 1) of `limit` traces matching the filters, newest first.
+
+    `total` is exact, except for the unfiltered list of a big table on PostgreSQL, where it is
+    the planner's estimate (see TraceQuerySet.count_fast). A page past the end is empty.
+    """
     traces = filter_traces(model=model, status=status, since=since, until=until)
     offset = (page - 1) * limit
     # The page's ids come from the index alone, then only those rows are read: a deep page

@@ -31,7 +31,10 @@ class TraceListView(APIView):
         tags=["traces"],
     )
     def get(self, request: Request) -> Response:
-        """Traces newest first, a page at a time, filtered by model, status and time range."""
+        """Traces newest first, a page at a time, filtered by model, status and time range.
+
+        On PostgreSQL the unfiltered `total` of more than 100,000 traces is an estimate.
+        """
         page = list_traces(**_query_params(TraceListParams, request))
         return Response(TracePageSerializer(page).data)
 

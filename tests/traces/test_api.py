@@ -199,3 +199,14 @@ def test_bad_stats_parameters_get_an_openai_shaped_400(api_client, query, param)
 
     assert response.status_code == 400
     assert response.json()["error"]["param"] == param
+
+
+def test_stats_filter_by_model(api_client):
+    make_trace(model="qwen3:0.6b", total_tokens=5, created_at=at("2025-03-01 10:00"))
+    make_trace(model="tiny-llama", total_tokens=50, created_at=at("2025-03-01 10:00"))
+
+    buckets = api_client.get(
+        "/v1/traces/stats?model=qwen3:0.6b&since=2025-03-01T10:00:00Z&until=2025-03-01T11:00:00Z"
+    ).json()["buckets"]
+
+    assert buckets == [{"start": "2025-03-01T10:00:00Z", "requests": 1, "tokens": 5, "errors": 0}]
