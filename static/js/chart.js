@@ -14,11 +14,11 @@ function svg(tag, attributes = {}, ...children) {
   return element;
 }
 
-/** The smallest 1, 2 or 5 × 10^k at or above `value` (at least 1), for a tidy axis. */
+/** A tidy top for an axis at or above `value`, whose half (the middle tick) is a whole number. */
 function niceMax(value) {
-  if (value <= 1) return 1;
+  if (value <= 2) return 2;
   const power = 10 ** Math.floor(Math.log10(value));
-  return [1, 2, 5, 10].map((step) => step * power).find((candidate) => candidate >= value);
+  return [1, 2, 4, 6, 8, 10].map((step) => step * power).find((candidate) => candidate >= value);
 }
 
 function compact(value) {
@@ -37,8 +37,8 @@ export function drawChart(container, buckets, { bucket }) {
   const width = Math.max(container.clientWidth, 280);
   const plotWidth = width - MARGIN.left - MARGIN.right;
   const plotHeight = HEIGHT - MARGIN.top - MARGIN.bottom;
-  const maxRequests = niceMax(Math.max(0, ...buckets.map((b) => b.requests)));
-  const maxTokens = niceMax(Math.max(0, ...buckets.map((b) => b.tokens)));
+  const maxRequests = niceMax(Math.max(...buckets.map((b) => b.requests), 0));
+  const maxTokens = niceMax(Math.max(...buckets.map((b) => b.tokens), 0));
   const band = plotWidth / Math.max(buckets.length, 1);
   const barWidth = Math.max(1, Math.min(band * 0.7, 28));
   const x = (index) => MARGIN.left + index * band + band / 2;

@@ -120,7 +120,7 @@ async function deleteConversation(conversation) {
 function showDrawer(open) {
   els.page.classList.toggle("show-conversations", open);
   els.drawerToggle.setAttribute("aria-expanded", String(open));
-  if (open) els.conversations.querySelector("button")?.focus();
+  if (open) els.page.querySelector(".conversations button")?.focus();
 }
 
 function startNewConversation() {
@@ -320,6 +320,13 @@ export function init() {
   byId("chat-conversations-close").addEventListener("click", () => {
     showDrawer(false);
     els.drawerToggle.focus();
+  });
+  els.page.addEventListener("click", (event) => {
+    // A tap beside the open drawer closes it, as on any phone app.
+    const drawerOpen = els.page.classList.contains("show-conversations");
+    if (drawerOpen && !event.target.closest(".conversations, #chat-conversations-toggle")) {
+      showDrawer(false);
+    }
   });
   els.page.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && els.page.classList.contains("show-conversations")) {
