@@ -23,14 +23,17 @@ const STATUS_TEXT = {
 
 function parseHash() {
   const [name, ...params] = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean);
-  return pages[name] ? { name, params: params.map(decodeURIComponent) } : { name: DEFAULT_PAGE, params: [] };
+  return pages[name]
+    ? { name, params: params.map(decodeURIComponent) }
+    : { name: DEFAULT_PAGE, params: [] };
 }
 
 let currentPage = null;
 
 function route() {
   const { name, params } = parseHash();
-  for (const section of document.querySelectorAll(".page")) section.hidden = section.dataset.page !== name;
+  for (const section of document.querySelectorAll(".page"))
+    section.hidden = section.dataset.page !== name;
   for (const link of document.querySelectorAll(".nav a")) {
     if (link.dataset.page === name) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
@@ -65,7 +68,9 @@ function showOllamaStatus(status) {
     `Ollama at ${status.host}`,
     loaded.length ? `In memory: ${loaded.join(", ")}` : "",
     status.message ?? "",
-  ].filter(Boolean).join("\n");
+  ]
+    .filter(Boolean)
+    .join("\n");
 }
 
 function watchOllama() {

@@ -27,9 +27,12 @@ function compact(value) {
 
 function bucketLabel(start, bucket, long = false) {
   const date = new Date(start);
-  if (bucket === "day") return date.toLocaleDateString(undefined, { month: "short", day: "numeric" });
+  if (bucket === "day")
+    return date.toLocaleDateString(undefined, { month: "short", day: "numeric" });
   const time = date.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
-  return long ? `${date.toLocaleDateString(undefined, { month: "short", day: "numeric" })} ${time}` : time;
+  return long
+    ? `${date.toLocaleDateString(undefined, { month: "short", day: "numeric" })} ${time}`
+    : time;
 }
 
 /** Draw `buckets` ({start, requests, tokens, errors}, oldest first) into `container`. */
@@ -45,42 +48,88 @@ export function drawChart(container, buckets, { bucket }) {
   const yRequests = (value) => MARGIN.top + plotHeight * (1 - value / maxRequests);
   const yTokens = (value) => MARGIN.top + plotHeight * (1 - value / maxTokens);
 
-  const root = svg("svg", { width, height: HEIGHT, viewBox: `0 0 ${width} ${HEIGHT}`, class: "chart-svg" });
+  const root = svg("svg", {
+    width,
+    height: HEIGHT,
+    viewBox: `0 0 ${width} ${HEIGHT}`,
+    class: "chart-svg",
+  });
   root.setAttribute("aria-hidden", "true");
 
   for (const fraction of [0, 0.5, 1]) {
     const y = MARGIN.top + plotHeight * (1 - fraction);
     root.append(
       svg("line", { x1: MARGIN.left, x2: width - MARGIN.right, y1: y, y2: y, class: "chart-grid" }),
-      svg("text", { x: MARGIN.left - 8, y: y + 4, "text-anchor": "end", class: "chart-axis" },
-        compact(maxRequests * fraction)),
-      svg("text", { x: width - MARGIN.right + 8, y: y + 4, class: "chart-axis chart-axis--tokens" },
-        compact(maxTokens * fraction)),
+      svg(
+        "text",
+        { x: MARGIN.left - 8, y: y + 4, "text-anchor": "end", class: "chart-axis" },
+        compact(maxRequests * fraction),
+      ),
+      svg(
+        "text",
+        { x: width - MARGIN.right + 8, y: y + 4, class: "chart-axis chart-axis--tokens" },
+        compact(maxTokens * fraction),
+      ),
     );
   }
 
-  const labelEvery = Math.max(1, Math.ceil(buckets.length / Math.max(2, Math.floor(plotWidth / 70))));
+  const labelEvery = Math.max(
+    1,
+    Math.ceil(buckets.length / Math.max(2, Math.floor(plotWidth / 70))),
+  );
   const points = [];
   buckets.forEach((item, index) => {
     const center = x(index);
     const group = svg("g", { class: "chart-bucket" });
     group.append(
-      svg("title", {},
+      svg(
+        "title",
+        {},
         `${bucketLabel(item.start, bucket, true)}: ${formatNumber(item.requests)} requests, ` +
-          `${formatNumber(item.tokens)} tokens, ${formatNumber(item.errors)} errors`),
-      svg("rect", { x: MARGIN.left + index * band, y: MARGIN.top, width: band, height: plotHeight, class: "chart-hover" }),
+          `${formatNumber(item.tokens)} tokens, ${formatNumber(item.errors)} errors`,
+      ),
+      svg("rect", {
+        x: MARGIN.left + index * band,
+        y: MARGIN.top,
+        width: band,
+        height: plotHeight,
+        class: "chart-hover",
+      }),
     );
     if (item.requests) {
       const top = yRequests(item.requests);
-      group.append(svg("rect", { x: center - barWidth / 2, y: top, width: barWidth, height: MARGIN.top + plotHeight - top, rx: 2, class: "chart-bar" }));
+      group.append(
+        svg("rect", {
+          x: center - barWidth / 2,
+          y: top,
+          width: barWidth,
+          height: MARGIN.top + plotHeight - top,
+          rx: 2,
+          class: "chart-bar",
+        }),
+      );
     }
     if (item.errors) {
       const top = yRequests(item.errors);
-      group.append(svg("rect", { x: center - barWidth / 2, y: top, width: barWidth, height: MARGIN.top + plotHeight - top, rx: 2, class: "chart-bar chart-bar--errors" }));
+      group.append(
+        svg("rect", {
+          x: center - barWidth / 2,
+          y: top,
+          width: barWidth,
+          height: MARGIN.top + plotHeight - top,
+          rx: 2,
+          class: "chart-bar chart-bar--errors",
+        }),
+      );
     }
     if (index % labelEvery === 0) {
-      group.append(svg("text", { x: center, y: HEIGHT - 8, "text-anchor": "middle", class: "chart-axis" },
-        bucketLabel(item.start, bucket)));
+      group.append(
+        svg(
+          "text",
+          { x: center, y: HEIGHT - 8, "text-anchor": "middle", class: "chart-axis" },
+          bucketLabel(item.start, bucket),
+        ),
+      );
     }
     root.append(group);
     points.push(`${center},${yTokens(item.tokens)}`);

@@ -29,9 +29,11 @@ async function loadModels() {
     const wanted = select.value || localStorage.getItem(MODEL_KEY);
     select.replaceChildren(
       ...ready.map((model) =>
-        h("option", { value: model.name }, model.alias && model.alias !== model.name
-          ? `${model.alias} (${model.name})`
-          : model.name),
+        h(
+          "option",
+          { value: model.name },
+          model.alias && model.alias !== model.name ? `${model.alias} (${model.name})` : model.name,
+        ),
       ),
     );
     if (!ready.length) {
@@ -67,8 +69,13 @@ function renderConversations() {
             },
           },
           h("span", { class: "conversation-title" }, conversation.title || "Untitled"),
-          h("span", { class: "conversation-meta" },
-            [conversation.model, formatShortTime(conversation.updatedAt)].filter(Boolean).join(" · ")),
+          h(
+            "span",
+            { class: "conversation-meta" },
+            [conversation.model, formatShortTime(conversation.updatedAt)]
+              .filter(Boolean)
+              .join(" · "),
+          ),
         ),
         h(
           "button",
@@ -84,10 +91,7 @@ function renderConversations() {
       );
     }),
   );
-  showState(
-    els.conversationsState,
-    conversations.length ? "" : "No conversations yet.",
-  );
+  showState(els.conversationsState, conversations.length ? "" : "No conversations yet.");
 }
 
 async function loadConversations() {
@@ -107,7 +111,9 @@ async function deleteConversation(conversation) {
   });
   if (!confirmed) return;
   try {
-    await api(`/api/chat/conversations/${encodeURIComponent(conversation.id)}`, { method: "DELETE" });
+    await api(`/api/chat/conversations/${encodeURIComponent(conversation.id)}`, {
+      method: "DELETE",
+    });
   } catch (error) {
     showState(els.conversationsState, `Could not delete: ${error.message}`, "error");
     return;
@@ -137,7 +143,9 @@ async function openConversation(id) {
   running?.abort();
   conversationId = id;
   renderConversations();
-  els.thread.replaceChildren(h("p", { class: "state", "data-kind": "loading" }, "Loading messages…"));
+  els.thread.replaceChildren(
+    h("p", { class: "state", "data-kind": "loading" }, "Loading messages…"),
+  );
   try {
     const data = await api("/api/chat/history", { query: { conversationId: id } });
     const messages = (data.messages ?? []).filter((message) => message.role !== "system");
@@ -147,9 +155,10 @@ async function openConversation(id) {
     if (conversation?.model) selectModel(conversation.model);
     scrollToEnd(true);
   } catch (error) {
-    const message = error instanceof ApiError && error.status === 404
-      ? "This conversation no longer exists."
-      : `Could not load this conversation: ${error.message}`;
+    const message =
+      error instanceof ApiError && error.status === 404
+        ? "This conversation no longer exists."
+        : `Could not load this conversation: ${error.message}`;
     els.thread.replaceChildren(h("p", { class: "state", "data-kind": "error" }, message));
     conversationId = null;
   }
@@ -218,7 +227,11 @@ async function sendMessage() {
   autoSize();
   els.thread.append(messageView({ role: "user", content: text }));
 
-  const body = h("div", { class: "message-body markdown" }, h("span", { class: "typing" }, "Thinking…"));
+  const body = h(
+    "div",
+    { class: "message-body markdown" },
+    h("span", { class: "typing" }, "Thinking…"),
+  );
   const foot = h("footer", { class: "message-foot" });
   const answer = h(
     "article",
@@ -242,7 +255,10 @@ async function sendMessage() {
   const request = { message: text, model, ...chatOptions() };
   if (conversationId) request.conversationId = conversationId;
   try {
-    for await (const event of streamEvents("/api/chat/stream", { json: request, signal: controller.signal })) {
+    for await (const event of streamEvents("/api/chat/stream", {
+      json: request,
+      signal: controller.signal,
+    })) {
       if (event.type === "start") {
         conversationId = event.conversationId;
         setHashQuietly(`#/chat/${conversationId}`);
@@ -277,7 +293,8 @@ async function sendMessage() {
 
 function usageText(usage) {
   if (!usage) return "";
-  return `${formatNumber(usage.completion_tokens)} tokens · ${formatNumber(usage.prompt_tokens)} in the prompt`;
+  const answer = formatNumber(usage.completion_tokens);
+  return `${answer} tokens · ${formatNumber(usage.prompt_tokens)} in the prompt`;
 }
 
 function autoSize() {

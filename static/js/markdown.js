@@ -48,7 +48,11 @@ function inline(text) {
       const href = safeHref(g.href);
       nodes.push(
         href
-          ? h("a", { href, target: "_blank", rel: "noopener noreferrer nofollow" }, inline(g.linkText))
+          ? h(
+              "a",
+              { href, target: "_blank", rel: "noopener noreferrer nofollow" },
+              inline(g.linkText),
+            )
           : match[0],
       );
     }
@@ -128,7 +132,9 @@ function list(allLines, start, ordered) {
 /** Render `text` (Markdown) into a DocumentFragment of safe nodes. */
 export function renderMarkdown(text) {
   const fragment = document.createDocumentFragment();
-  const allLines = String(text ?? "").replace(/\r\n?/g, "\n").split("\n");
+  const allLines = String(text ?? "")
+    .replace(/\r\n?/g, "\n")
+    .split("\n");
   let index = 0;
   while (index < allLines.length) {
     const line = allLines[index];

@@ -64,7 +64,12 @@ class UploadCard {
         "div",
         { class: "upload-main" },
         h("label", { class: "field", for: nameId }, h("span", {}, "Model name"), this.nameInput),
-        h("p", { class: "upload-file" }, h("strong", {}, file.name), ` · ${formatBytes(file.size)}`),
+        h(
+          "p",
+          { class: "upload-file" },
+          h("strong", {}, file.name),
+          ` · ${formatBytes(file.size)}`,
+        ),
       ),
       this.progress,
       h("div", { class: "upload-foot" }, this.status, this.actions),
@@ -99,12 +104,25 @@ class UploadCard {
 
   #render() {
     const button = (label, onclick, variant = "ghost") =>
-      h("button", { type: "button", class: `button button--${variant} button--small`, onclick }, label);
+      h(
+        "button",
+        { type: "button", class: `button button--${variant} button--small`, onclick },
+        label,
+      );
     const actions = {
-      staged: [button("Upload", () => this.start(), "primary"), button("Remove", () => this.remove())],
+      staged: [
+        button("Upload", () => this.start(), "primary"),
+        button("Remove", () => this.remove()),
+      ],
       waiting: [button("Remove", () => this.remove())],
-      uploading: [button("Pause", () => this.upload.pause()), button("Cancel", () => this.cancel())],
-      paused: [button("Resume", () => this.start(), "primary"), button("Cancel", () => this.cancel())],
+      uploading: [
+        button("Pause", () => this.upload.pause()),
+        button("Cancel", () => this.cancel()),
+      ],
+      paused: [
+        button("Resume", () => this.start(), "primary"),
+        button("Cancel", () => this.cancel()),
+      ],
       importing: [],
       ready: [button("Dismiss", () => this.remove())],
       failed: [button("Dismiss", () => this.remove())],
@@ -155,8 +173,12 @@ class UploadCard {
   #onProgress({ sentBytes, totalBytes, bytesPerSecond, secondsLeft }) {
     const done = totalBytes ? (sentBytes / totalBytes) * 100 : 100;
     this.progress.value = done;
-    const parts = [`${Math.floor(done)}%`, `${formatBytes(sentBytes)} of ${formatBytes(totalBytes)}`];
-    if (bytesPerSecond > 0) parts.push(`${formatBytes(bytesPerSecond)}/s`, formatTimeLeft(secondsLeft));
+    const parts = [
+      `${Math.floor(done)}%`,
+      `${formatBytes(sentBytes)} of ${formatBytes(totalBytes)}`,
+    ];
+    if (bytesPerSecond > 0)
+      parts.push(`${formatBytes(bytesPerSecond)}/s`, formatTimeLeft(secondsLeft));
     this.status.textContent = parts.join(" · ");
   }
 
@@ -225,17 +247,27 @@ function statusCell(model) {
   const cell = h(
     "td",
     { class: "model-status" },
-    h("span", { class: `badge badge--${model.status}` }, STATUS_LABELS[model.status] ?? model.status),
+    h(
+      "span",
+      { class: `badge badge--${model.status}` },
+      STATUS_LABELS[model.status] ?? model.status,
+    ),
   );
   if (model.status === "importing" || model.status === "uploading") {
     cell.append(
-      h("progress", { max: 100, value: percent(model.progress), "aria-label": `Progress of ${model.name}` }),
+      h("progress", {
+        max: 100,
+        value: percent(model.progress),
+        "aria-label": `Progress of ${model.name}`,
+      }),
     );
   }
   // Ready models need no note; the others say what is happening or what went wrong.
   const note = { failed: model.error, ready: "" }[model.status] ?? model.statusMessage;
   if (note) {
-    cell.append(h("span", { class: model.status === "failed" ? "model-error" : "model-note" }, note));
+    cell.append(
+      h("span", { class: model.status === "failed" ? "model-error" : "model-note" }, note),
+    );
   }
   return cell;
 }
@@ -244,16 +276,28 @@ function modelRow(model) {
   const actions = h("td", { class: "row-actions" });
   if (model.status === "failed" && model.source === "uploaded") {
     actions.append(
-      h("button", { type: "button", class: "button button--secondary button--small", onclick: () => retryModel(model) }, "Retry"),
+      h(
+        "button",
+        {
+          type: "button",
+          class: "button button--secondary button--small",
+          onclick: () => retryModel(model),
+        },
+        "Retry",
+      ),
     );
   }
   actions.append(
-    h("button", {
-      type: "button",
-      class: "button button--ghost button--small button--danger-text",
-      onclick: () => deleteModel(model),
-      "aria-label": `Delete ${model.name}`,
-    }, "Delete"),
+    h(
+      "button",
+      {
+        type: "button",
+        class: "button button--ghost button--small button--danger-text",
+        onclick: () => deleteModel(model),
+        "aria-label": `Delete ${model.name}`,
+      },
+      "Delete",
+    ),
   );
   const title = model.alias && model.alias !== model.name ? model.alias : null;
   return h(
@@ -268,7 +312,11 @@ function modelRow(model) {
     ),
     h("td", { class: "hide-narrow" }, model.source === "uploaded" ? "Uploaded" : "Ollama"),
     h("td", { class: "num", "data-label": "Size" }, formatBytes(model.size)),
-    h("td", { class: "hide-narrow" }, model.format && model.format !== "unknown" ? model.format.toUpperCase() : "—"),
+    h(
+      "td",
+      { class: "hide-narrow" },
+      model.format && model.format !== "unknown" ? model.format.toUpperCase() : "—",
+    ),
     statusCell(model),
     actions,
   );
@@ -277,7 +325,10 @@ function modelRow(model) {
 function renderModels() {
   els.rows.replaceChildren(...models.map(modelRow));
   els.tableWrap.hidden = !models.length;
-  showState(els.state, models.length ? "" : "No models yet. Drop a GGUF or safetensors file above.");
+  showState(
+    els.state,
+    models.length ? "" : "No models yet. Drop a GGUF or safetensors file above.",
+  );
 }
 
 async function loadModels() {
@@ -310,7 +361,9 @@ function onModelProgress({ id, name, status, progress, status_message, error }) 
   }
   if (index !== -1) {
     models[index] = { ...models[index], ...update };
-    els.rows.querySelector(`tr[data-model-id="${CSS.escape(update.id)}"]`)?.replaceWith(modelRow(models[index]));
+    els.rows
+      .querySelector(`tr[data-model-id="${CSS.escape(update.id)}"]`)
+      ?.replaceWith(modelRow(models[index]));
   }
 }
 
@@ -326,7 +379,8 @@ async function retryModel(model) {
 async function deleteModel(model) {
   const confirmed = await confirmAction({
     title: `Delete ${model.name}?`,
-    message: "The model is removed from Ollama and its uploaded files are deleted. This cannot be undone.",
+    message:
+      "The model is removed from Ollama and its uploaded files are deleted. This cannot be undone.",
   });
   if (!confirmed) return;
   try {

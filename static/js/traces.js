@@ -41,10 +41,12 @@ function renderChart() {
   const tokens = buckets.reduce((sum, item) => sum + item.tokens, 0);
   const errors = buckets.reduce((sum, item) => sum + item.errors, 0);
   drawChart(els.chart, buckets, { bucket });
-  els.chart.setAttribute(
-    "aria-label",
-    `${formatNumber(requests)} requests, ${formatNumber(tokens)} tokens and ${formatNumber(errors)} errors in this period`,
-  );
+  const totals = [
+    `${formatNumber(requests)} requests`,
+    `${formatNumber(tokens)} tokens`,
+    `${formatNumber(errors)} errors`,
+  ];
+  els.chart.setAttribute("aria-label", `${totals.join(", ")} in this period`);
   showState(els.chartState, requests ? "" : "No requests in this period yet.");
 }
 
@@ -61,15 +63,26 @@ function traceRow(trace) {
   return h(
     "tr",
     { class: "is-clickable", "data-trace-id": trace.id, onclick: open },
-    h("td", { class: "cell-time" },
-      h("a", { href: `#/traces/${trace.id}`, class: "trace-link" }, formatDateTime(trace.createdAt))),
+    h(
+      "td",
+      { class: "cell-time" },
+      h(
+        "a",
+        { href: `#/traces/${trace.id}`, class: "trace-link" },
+        formatDateTime(trace.createdAt),
+      ),
+    ),
     h("td", { class: "cell-model" }, trace.model),
     h("td", { class: "mono hide-narrow" }, trace.endpoint),
-    h("td", {
-      class: "num",
-      "data-label": "Tokens",
-      title: `${formatNumber(trace.promptTokens)} in, ${formatNumber(trace.completionTokens)} out`,
-    }, formatNumber(trace.totalTokens)),
+    h(
+      "td",
+      {
+        class: "num",
+        "data-label": "Tokens",
+        title: `${formatNumber(trace.promptTokens)} in, ${formatNumber(trace.completionTokens)} out`,
+      },
+      formatNumber(trace.totalTokens),
+    ),
     h("td", { class: "num", "data-label": "Duration" }, formatDuration(trace.duration)),
     h("td", { class: "num", "data-label": "TTFT" }, formatDuration(trace.ttft)),
     h("td", { class: "cell-status" }, statusBadge(trace.status)),
@@ -84,11 +97,17 @@ async function loadTraces() {
     els.rows.replaceChildren(...traces.map(traceRow));
     els.tableWrap.hidden = !traces.length;
     const filtered = Object.values(filters).some(Boolean);
-    showState(els.state, traces.length ? "" : filtered
-      ? "No traces match these filters."
-      : "No traces yet. Every chat or API call will appear here.");
+    showState(
+      els.state,
+      traces.length
+        ? ""
+        : filtered
+          ? "No traces match these filters."
+          : "No traces yet. Every chat or API call will appear here.",
+    );
     els.pagination.hidden = data.pages <= 1;
-    els.pageInfo.textContent = `Page ${data.page} of ${Math.max(data.pages, 1)} · ${formatNumber(data.total)} traces`;
+    const pages = Math.max(data.pages, 1);
+    els.pageInfo.textContent = `Page ${data.page} of ${pages} · ${formatNumber(data.total)} traces`;
     els.prev.disabled = data.page <= 1;
     els.next.disabled = data.page >= data.pages;
     updateModelOptions(traces);
@@ -133,12 +152,26 @@ function pretty(value) {
 }
 
 function inputView(input) {
-  if (Array.isArray(input) && input.every((item) => item && typeof item === "object" && "role" in item)) {
-    return h("div", { class: "trace-messages" },
+  if (
+    Array.isArray(input) &&
+    input.every((item) => item && typeof item === "object" && "role" in item)
+  ) {
+    return h(
+      "div",
+      { class: "trace-messages" },
       input.map((message) =>
-        h("div", { class: `trace-message trace-message--${message.role}` },
+        h(
+          "div",
+          { class: `trace-message trace-message--${message.role}` },
           h("span", { class: "trace-role" }, message.role),
-          h("pre", {}, typeof message.content === "string" ? message.content : pretty(message.content)))));
+          h(
+            "pre",
+            {},
+            typeof message.content === "string" ? message.content : pretty(message.content),
+          ),
+        ),
+      ),
+    );
   }
   return h("pre", {}, pretty(input));
 }
@@ -148,27 +181,51 @@ function metric(label, value) {
 }
 
 function traceDetail(trace) {
-  const params = trace.requestParams && Object.keys(trace.requestParams).length ? trace.requestParams : null;
+  const params =
+    trace.requestParams && Object.keys(trace.requestParams).length ? trace.requestParams : null;
   return h(
     "div",
     { class: "trace-detail" },
-    h("p", { class: "trace-summary" },
-      statusBadge(trace.status), " ", h("strong", {}, trace.model), " · ",
-      h("span", { class: "mono" }, trace.endpoint), " · ", formatDateTime(trace.createdAt)),
-    h("dl", { class: "metrics" },
+    h(
+      "p",
+      { class: "trace-summary" },
+      statusBadge(trace.status),
+      " ",
+      h("strong", {}, trace.model),
+      " · ",
+      h("span", { class: "mono" }, trace.endpoint),
+      " · ",
+      formatDateTime(trace.createdAt),
+    ),
+    h(
+      "dl",
+      { class: "metrics" },
       metric("Prompt tokens", formatNumber(trace.promptTokens)),
       metric("Completion tokens", formatNumber(trace.completionTokens)),
       metric("Total tokens", formatNumber(trace.totalTokens)),
       metric("Duration", formatDuration(trace.duration)),
       metric("Time to first token", formatDuration(trace.ttft)),
       metric("Model load", formatDuration(trace.loadDuration)),
-      metric("Tokens per second", trace.tokensPerSecond == null ? "—" : trace.tokensPerSecond.toFixed(1)),
-      metric("Streamed", trace.stream ? "Yes" : "No")),
-    trace.error ? h("div", { class: "callout callout--error", role: "note" }, h("strong", {}, "Error: "), trace.error) : null,
+      metric(
+        "Tokens per second",
+        trace.tokensPerSecond == null ? "—" : trace.tokensPerSecond.toFixed(1),
+      ),
+      metric("Streamed", trace.stream ? "Yes" : "No"),
+    ),
+    trace.error
+      ? h(
+          "div",
+          { class: "callout callout--error", role: "note" },
+          h("strong", {}, "Error: "),
+          trace.error,
+        )
+      : null,
     h("h3", {}, "Input"),
     inputView(trace.input),
     h("h3", {}, "Output"),
-    trace.output ? h("pre", { class: "trace-output" }, trace.output) : h("p", { class: "state" }, "No output."),
+    trace.output
+      ? h("pre", { class: "trace-output" }, trace.output)
+      : h("p", { class: "state" }, "No output."),
     params ? h("h3", {}, "Request parameters") : null,
     params ? h("pre", {}, pretty(params)) : null,
     h("p", { class: "trace-id" }, "Trace ", h("code", {}, trace.id)),
@@ -182,7 +239,13 @@ async function openTrace(id) {
     const trace = await api(`/v1/traces/${encodeURIComponent(id)}`);
     els.detail.replaceChildren(traceDetail(trace));
   } catch (error) {
-    els.detail.replaceChildren(h("p", { class: "state", "data-kind": "error" }, `Could not load this trace: ${error.message}`));
+    els.detail.replaceChildren(
+      h(
+        "p",
+        { class: "state", "data-kind": "error" },
+        `Could not load this trace: ${error.message}`,
+      ),
+    );
   }
 }
 

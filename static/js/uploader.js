@@ -125,8 +125,9 @@ export class ChunkedUpload extends EventTarget {
     this.controller?.abort();
     saveSession(this.file, null);
     if (this.modelId) {
-      await api(`/v1/chunked-upload/${encodeURIComponent(this.modelId)}`, { method: "DELETE" })
-        .catch(() => {});
+      await api(`/v1/chunked-upload/${encodeURIComponent(this.modelId)}`, {
+        method: "DELETE",
+      }).catch(() => {});
     }
   }
 
@@ -150,7 +151,8 @@ export class ChunkedUpload extends EventTarget {
         return;
       } catch (error) {
         // A network failure or a server hiccup is retried; a refusal (4xx) is final.
-        const retriable = error.name !== "AbortError" && !(error.status >= 400 && error.status < 500);
+        const retriable =
+          error.name !== "AbortError" && !(error.status >= 400 && error.status < 500);
         if (!retriable || attempt >= CHUNK_ATTEMPTS) throw error;
         await sleep(500 * 2 ** (attempt - 1));
       }
@@ -160,7 +162,8 @@ export class ChunkedUpload extends EventTarget {
   #report(sentBytes, resumedChunks) {
     const now = performance.now();
     this.samples.push([now, sentBytes]);
-    while (this.samples.length > 2 && now - this.samples[0][0] > SPEED_WINDOW_MS) this.samples.shift();
+    while (this.samples.length > 2 && now - this.samples[0][0] > SPEED_WINDOW_MS)
+      this.samples.shift();
     const [firstTime, firstBytes] = this.samples[0];
     const seconds = (now - firstTime) / 1000;
     const bytesPerSecond = seconds > 0.05 ? (sentBytes - firstBytes) / seconds : 0;
