@@ -110,18 +110,22 @@ def fill(rows: int, *, batch: int = 50_000) -> float:
     return time.perf_counter() - started
 
 
-def time_call(call, repeat: int) -> tuple[float, float]:
-    """Median and max milliseconds of `repeat` calls of `call()`."""
+def time_call(call, repeat: int) -> tuple[float, float, float]:
+    """Min, median and max milliseconds of `repeat` calls of `call()`."""
     timings = []
     for _ in range(repeat):
         started = time.perf_counter()
         call()
         timings.append((time.perf_counter() - started) * 1000)
-    return statistics.median(timings), max(timings)
+    return min(timings), statistics.median(timings), max(timings)
 
 
-def time_get(client, url: str, repeat: int) -> tuple[float, float, list[str]]:
-    """Median and max milliseconds of `repeat` GETs of `url`, and the SQL it ran."""
+def print_timing(label: str, timing: tuple[float, float, float]) -> None:
+    print(f"{label:<70}" + "".join(f"{ms:>9.1f}" for ms in timing))
+
+
+def time_get(client, url: str, repeat: int) -> tuple[tuple[float, float, float], list[str]]:
+    """Min, median and max milliseconds of `repeat` GETs of `url`, and the SQL it ran."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -132,8 +136,7 @@ def time_get(client, url: str, repeat: int) -> tuple[float, float, list[str]]:
     with CaptureQueriesContext(connection) as queries:
         get()  # also warms the page cache and Django's first-request set-up
     sqls = [query["sql"] for query in queries.captured_queries]  # read before the log resets
-    median, worst = time_call(get, repeat)
-    return median, worst, sqls
+    return time_call(get, repeat), sqls
 
 
 def query_plan(sql: str) -> str:
@@ -196,18 +199,20 @@ def main() -> None:
         (admin, "/admin/traces/trace/?status__exact=error"),
         (admin, "/admin/traces/trace/?q=number+12345"),
     ]
-    print(f"\n{'request':<72} {'median ms':>10} {'max ms':>8}")
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(f"\n{'request (milliseconds)':<70}{'min':>9}{'median':>9}{'max':>9}")
     for client, url in cases:
-        median, worst, sqls = time_get(client, url, args.repeat)
-        print(f"{url:<72} {median:>10.1f} {worst:>8.1f}")
+        timing, sqls = time_get(client, url, args.repeat)
+        print_timing(url, timing)
         for sql in sqls if args.plans else []:
             if "traces_trace" in sql:
                 print(f"    {sql[:160]}\n      -> {query_plan(sql)}")
 
-    print(f"\n{'COUNT(*) alone, as the list runs it':<72} {'median ms':>10} {'max ms':>8}")
+    print(f"\n{'COUNT(*) alone (milliseconds)':<70}{'min':>9}{'median':>9}{'max':>9}")
     for filters in [{}, {"model": "qwen3:0.6b"}, {"status": "error"}]:
-        median, worst = time_call(lambda f=filters: Trace.objects.filter(**f).count(), args.repeat)
-        print(f"{str(filters or 'no filter'):<72} {median:>10.1f} {worst:>8.1f}")
+        timing = time_call(lambda f=filters: Trace.objects.filter(**f).count(), args.repeat)
+        print_timing(str(filters or "no filter"), timing)
+    print(f"\nload average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":
