@@ -104,14 +104,14 @@ def test_a_dropped_gguf_uploads_with_progress_then_becomes_ready(
     expect(page.locator("#chat-model option", has_text="tiny-drop")).to_have_count(1)
 
 
-def test_an_upload_cut_off_by_a_reload_resumes_with_the_missing_chunks(
+def test_an_upload_cut_off_resumes_after_a_reload_with_only_the_missing_chunks(
     signed_in_page: Page, tmp_path
 ) -> None:
     page = signed_in_page
     gguf = write_tiny_gguf(tmp_path / "resumable.gguf", name="resumable")
     open_models(page)
 
-    # The connection fails after two chunks, then the person reloads the page.
+    # The connection fails for good after two chunks.
     sent: list[int] = []
 
     def two_chunks_then_fail(route) -> None:
@@ -126,8 +126,13 @@ def test_an_upload_cut_off_by_a_reload_resumes_with_the_missing_chunks(
 
     page.route("**/v1/chunked-upload/chunk", two_chunks_then_fail)
     drop_file(page, gguf)
-    page.locator(".upload", has_text="resumable.gguf").get_by_role("button", name="Upload").click()
-    expect(page.locator(".upload-status")).to_contain_text("40%")
+    card = page.locator(".upload", has_text="resumable.gguf")
+    card.get_by_role("button", name="Upload").click()
+    expect(card.locator(".upload-status")).to_contain_text("Upload interrupted")
+    expect(card.get_by_role("button", name="Resume")).to_be_visible()
+    expect(card.locator("progress")).to_have_attribute("value", "40")
+
+    # The person reloads the page and drops the same file again.
     page.reload()
     page.unroute("**/v1/chunked-upload/chunk")
     expect(page.locator("#app")).to_have_attribute("data-signed-in", "true")
@@ -138,7 +143,6 @@ def test_an_upload_cut_off_by_a_reload_resumes_with_the_missing_chunks(
         lambda request: resent.append(request.url) if request.url.endswith("/chunk") else None,
     )
     drop_file(page, gguf)
-    card = page.locator(".upload", has_text="resumable.gguf")
     expect(card.locator(".upload-status")).to_contain_text("2 of 5 parts are already on the server")
     expect(card.get_by_label("Model name")).to_be_disabled()
     card.get_by_role("button", name="Upload").click()
