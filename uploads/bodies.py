@@ -38,6 +38,8 @@ logger = logging.getLogger(__name__)
 
 BODY_FILE_HEADER = b"x-premrunner-body-file"
 BODY_FILE_META = "HTTP_X_PREMRUNNER_BODY_FILE"
+# Socket reads of an upload body (Twisted reads 64 KiB at a time otherwise).
+BODY_READ_SIZE = 1024 * 1024
 # Room for the multipart envelope and form fields around a file.
 MULTIPART_ALLOWANCE = 1024 * 1024
 # POST routes whose bodies are files: path -> what bounds their size.
@@ -170,6 +172,8 @@ class UploadRequest(WebRequest):
         os.close(fd)
         self._body = _SpooledBody(Path(name), limit)
         self.content = self._body
+        if hasattr(self.channel.transport, "bufferSize"):
+            self.channel.transport.bufferSize = BODY_READ_SIZE
 
     def _refuse_too_large(self, limit: int) -> None:
         what = "file" if self._route == "file" else "chunk"
