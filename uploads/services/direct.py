@@ -67,9 +67,9 @@ class FilePartHandler(FileUploadHandler):
     ) -> None:
         super().__init__()
         self.part: FilePart | None = None
-        self._field_name = field_name
+        self.wanted_field = field_name
         self.destination = destination
-        self._limit = limit
+        self.limit = limit
         self._digest = hashlib.sha256() if hash_it else None
         self._check_head = check_head
         self._handle: BinaryIO | None = None
@@ -78,7 +78,7 @@ class FilePartHandler(FileUploadHandler):
 
     def new_file(self, field_name: str, file_name: str, *args, **kwargs) -> None:
         super().new_file(field_name, file_name, *args, **kwargs)
-        if field_name != self._field_name or self._handle is not None or self.part is not None:
+        if field_name != self.wanted_field or self._handle is not None or self.part is not None:
             return
         self._handle = self.destination.open("xb")
 
@@ -86,7 +86,7 @@ class FilePartHandler(FileUploadHandler):
         if self._handle is None:
             return None  # another field: dropped
         self._size += len(raw_data)
-        if self._size > self._limit:
+        if self._size > self.limit:
             raise PartTooLarge
         if len(self._head) < SNIFF_SIZE:
             self._head += raw_data[: SNIFF_SIZE - len(self._head)]
@@ -132,7 +132,7 @@ def parse_multipart(
         fields, _ = MultiPartParser(meta, body, [handler], settings.DEFAULT_CHARSET).parse()
     except PartTooLarge:
         raise ApiError(
-            "The file is larger than allowed (MAX_UPLOAD_SIZE).",
+            f"The '{handler.wanted_field}' part is larger than the {handler.limit} bytes allowed.",
             status=413,
             code="file_too_large",
         ) from None
