@@ -63,8 +63,9 @@ logger = logging.getLogger(__name__)
 COPY_BLOCK = 4 * 1024 * 1024
 
 # Tar checkers of uploads arriving now, by model id (rebuilt from the file after a restart).
+# The lock guards the dict and each checker's feeding (chunks may arrive on several threads).
 _tar_checkers: dict[uuid.UUID, TarStreamChecker] = {}
-_tar_checkers_lock = threading.Lock()
+_tar_checkers_lock = threading.RLock()
 
 
 @dataclass
@@ -349,13 +350,13 @@ def _feed(checker: TarStreamChecker, handle: BinaryIO, end: int) -> None:
 
 def _tar_manifest_so_far(upload: ChunkedUpload, received: set[int]) -> Manifest | None:
     """Feed a tar's checker what has arrived in order; its manifest once all has."""
-    checker = _tar_checker(upload)
     end = _contiguous_end(upload, received)
-    with upload.model.temp_upload_path.open("rb") as handle:
+    with _tar_checkers_lock, upload.model.temp_upload_path.open("rb") as handle:
+        checker = _tar_checker(upload)
         _feed(checker, handle, end)
-    if end < upload.file_size:
-        return None
-    return checker.finish()
+        if end < upload.file_size:
+            return None
+        return checker.finish()
 
 
 # -- state, complete, abort ------------------------------------------------------------------
@@ -404,7 +405,8 @@ def _final_pass(upload: ChunkedUpload) -> tuple[str, Layout]:
     path = model.temp_upload_path
     digest = hashlib.sha256()
     checker = _tar_checker(upload) if upload.kind in ("tar", "tar.gz") else None
-    with path.open("rb") as handle:
+    checker_lock = _tar_checkers_lock if checker is not None else contextlib.nullcontext()
+    with checker_lock, path.open("rb") as handle:
         position = 0
         while block := handle.read(COPY_BLOCK):
             digest.update(block)
