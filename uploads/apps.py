@@ -13,6 +13,7 @@ class UploadsConfig(AppConfig):
 
     def ready(self) -> None:
         from ollama_bridge.apps import is_server_process
+        from uploads import checks  # noqa: F401  (registers the settings checks)
         from uploads.worker import start_worker
 
         if is_server_process(sys.argv, os.environ):

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from models_app.models import Model, ModelStatus
 from tests.files import write_tiny_gguf
-from tests.support.server import REPO_ROOT
+from tests.support.server import REPO_ROOT, TEST_TOKEN
 from traces.models import Trace
 from uploads.models import ChunkedUpload
 
@@ -100,3 +100,25 @@ def test_cleanup_removes_expired_uploads_orphans_failed_models_and_old_traces(se
     assert not orphan.exists() and young.exists()
     assert Trace.objects.count() == 1
     young.unlink()
+
+
+def test_bad_upload_settings_stop_serve_with_what_to_fix(tmp_path):
+    server_env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "premrunner.settings",
+        "DATA_PATH": str(tmp_path),
+        "AUTH_TOKEN": TEST_TOKEN,
+        "UPLOAD_CHUNK_SIZE": "0",
+        "IMPORT_DIRS": str(tmp_path / "missing"),
+    }
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=REPO_ROOT,
+        env=server_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert "UPLOAD_CHUNK_SIZE must be a positive number of bytes." in done.stderr
+    assert "which is not a folder" in done.stderr

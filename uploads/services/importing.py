@@ -201,7 +201,7 @@ def run_import(model: Model, *, on_progress: Callable[[Model], None] | None = No
     except OllamaError as exc:
         return _fail(model, exc.message)
     except OSError as exc:
-        return _fail(model, f"Could not read the model's files: {exc}")
+        return _fail(model, f"Could not read or unpack the model's files: {exc}")
     except Exception as exc:  # whatever happens, the model must not stay `importing`
         logger.exception("Import of %s hit an unexpected error", model.name)
         return _fail(model, f"The import failed unexpectedly: {exc}")
