@@ -27,7 +27,7 @@ function percent(progress) {
 }
 
 /** A model name Ollama accepts, made from a file name: "Llama-3 8B.Q4.gguf" → "llama-3-8b.q4". */
-export function nameFromFile(fileName) {
+function nameFromFile(fileName) {
   const stem = fileName.replace(/\.(gguf|safetensors|bin|zip|tar\.gz|tgz|tar)$/i, "");
   const name = stem
     .toLowerCase()

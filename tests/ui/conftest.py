@@ -15,6 +15,7 @@ from tests.support.server import PremRunnerServer
 from tests.ui.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, sign_in
 
 CHAT_MODEL = "tiny-llama"
+EMBED_MODEL = "nomic-embed-text"
 
 expect.set_options(timeout=10_000)
 
@@ -25,7 +26,7 @@ def ui_standin(tmp_path_factory) -> Iterator[StandinServer]:
     server = StandinServer(
         tmp_path_factory.mktemp("ui-standin") / "models",
         env={
-            "STANDIN_PRELOAD": CHAT_MODEL,
+            "STANDIN_PRELOAD": f"{CHAT_MODEL},{EMBED_MODEL}",
             "STANDIN_TOKEN_DELAY": "0.05",
             "STANDIN_RESPONSE_TOKENS": "200",
             "STANDIN_CREATE_DELAY": "0.05",
@@ -60,16 +61,23 @@ def browser() -> Iterator[Browser]:
 
 @contextmanager
 def browser_tab(browser: Browser, base_url: str, **context_options) -> Iterator[Page]:
-    """A tab in a context of its own; any uncaught script error in it fails the test."""
+    """A tab in a context of its own. The test fails on any uncaught script error, and on any
+    request to another server: every asset is served by PremRunner itself (no CDN)."""
     context = browser.new_context(base_url=base_url, viewport=DESKTOP, **context_options)
     page = context.new_page()
     errors: list[str] = []
+    elsewhere: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on(
+        "request",
+        lambda request: None if request.url.startswith(base_url) else elsewhere.append(request.url),
+    )
     try:
         yield page
     finally:
         context.close()
     assert not errors, f"Uncaught errors in the page: {errors}"
+    assert not elsewhere, f"Requests to other servers: {elsewhere}"
 
 
 @pytest.fixture
