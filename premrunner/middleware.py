@@ -1,9 +1,14 @@
-"""Project-wide HTTP middleware: the bearer-token guard and JSON errors for API clients."""
+"""Project-wide HTTP middleware: the bearer-token guard, JSON errors for API clients, and Django's
+own middleware in forms that add no thread hops to API calls."""
 
 import logging
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from django.contrib.auth import middleware as auth_middleware
+from django.contrib.messages import middleware as message_middleware
+from django.contrib.sessions import middleware as session_middleware
 from django.http import HttpRequest, HttpResponse
+from django.middleware import clickjacking, common, csrf, security
 
 from premrunner.auth import bearer_token, path_needs_token, token_is_valid
 from premrunner.errors import api_error_from_exception, error_response
@@ -75,4 +80,68 @@ class ApiErrorMiddleware(_HybridMiddleware):
             "The server failed to answer this request; the details are in its log.",
             status=500,
             code="internal_error",
+        )
+
+
+# -- Django's own middleware, without thread hops on API calls ---------------------------------
+#
+# Under ASGI, Django's MiddlewareMixin runs every hook through sync_to_async: two thread hops per
+# middleware per request, most of what an API call costs on a small machine. Hooks that only
+# read and write headers run inline; the ones that serve browser pages (session, user, messages,
+# CSRF cookie) are skipped on API paths, which authenticate with the bearer token alone.
+
+
+class _InlineHooks:
+    """Runs a header-only middleware's hooks on the event loop (they do no I/O)."""
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        response = self.process_request(request) if hasattr(self, "process_request") else None
+        response = response or await self.get_response(request)
+        if hasattr(self, "process_response"):
+            response = self.process_response(request, response)
+        return response
+
+
+class _BrowserOnly:
+    """Skips a browser-page middleware on token-guarded API paths."""
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        if path_needs_token(request.path):
+            return await self.get_response(request)
+        return await super().__acall__(request)
+
+
+class SecurityMiddleware(_InlineHooks, security.SecurityMiddleware):
+    pass
+
+
+class CommonMiddleware(_InlineHooks, common.CommonMiddleware):
+    pass
+
+
+class XFrameOptionsMiddleware(_InlineHooks, clickjacking.XFrameOptionsMiddleware):
+    pass
+
+
+class SessionMiddleware(_BrowserOnly, session_middleware.SessionMiddleware):
+    pass
+
+
+class AuthenticationMiddleware(_BrowserOnly, auth_middleware.AuthenticationMiddleware):
+    pass
+
+
+class MessageMiddleware(_BrowserOnly, message_middleware.MessageMiddleware):
+    pass
+
+
+class CsrfViewMiddleware(_BrowserOnly, csrf.CsrfViewMiddleware):
+    async def process_view(
+        self, request: HttpRequest, callback, callback_args, callback_kwargs
+    ) -> HttpResponse | None:
+        """The CSRF check, for browser pages only: a bearer token is not a cookie to forge."""
+        if path_needs_token(request.path):
+            return None
+        return await sync_to_async(super().process_view)(
+            request, callback, callback_args, callback_kwargs
         )

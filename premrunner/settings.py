@@ -105,17 +105,18 @@ INSTALLED_APPS = [
     "chat",
 ]
 
+# Django's own middleware, in premrunner.middleware forms that add no thread hops to API calls.
 MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
+    "premrunner.middleware.SecurityMiddleware",
     "premrunner.static.AsyncWhiteNoiseMiddleware",
     "premrunner.middleware.ApiErrorMiddleware",
     "premrunner.middleware.BearerTokenMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "premrunner.middleware.SessionMiddleware",
+    "premrunner.middleware.CommonMiddleware",
+    "premrunner.middleware.CsrfViewMiddleware",
+    "premrunner.middleware.AuthenticationMiddleware",
+    "premrunner.middleware.MessageMiddleware",
+    "premrunner.middleware.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "premrunner.urls"
