@@ -31,6 +31,8 @@ function parseHash() {
 let currentPage = null;
 
 function route() {
+  // An in-page anchor (the skip link's #main) is not a route: stay on the current page.
+  if (currentPage && location.hash && !location.hash.startsWith("#/")) return;
   const { name, params } = parseHash();
   for (const section of document.querySelectorAll(".page"))
     section.hidden = section.dataset.page !== name;

@@ -17,6 +17,12 @@ def test_the_menu_and_the_file_picker_work_by_keyboard_at_phone_width(
     models_link = page.get_by_role("link", name="Models")
     expect(models_link).to_be_hidden()
 
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#main")).to_be_focused()
+    expect(page.locator("#page-chat")).to_be_visible()
+
     menu = page.get_by_role("button", name="Menu")
     menu.focus()
     page.keyboard.press("Enter")
