@@ -65,4 +65,4 @@ def start_worker() -> None:
         if _worker is None:
             _worker = threading.Thread(target=_run, name="import-worker", daemon=True)
             _worker.start()
-            logger.info("Import worker started")
+            logger.debug("Import worker started")
