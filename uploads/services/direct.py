@@ -10,6 +10,7 @@ import hashlib
 import logging
 import os
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -63,7 +64,7 @@ class FilePartHandler(FileUploadHandler):
         destination: Path,
         limit: int,
         hash_it: bool = True,
-        check_head=None,
+        check_head: Callable[[bytes], object] | None = None,
     ) -> None:
         super().__init__()
         self.part: FilePart | None = None

@@ -35,6 +35,7 @@ _SIMPLE_FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\.gguf$")
 
 
 def read_head(path: Path, size: int = SNIFF_SIZE) -> bytes:
+    """The first `size` bytes of a file."""
     with path.open("rb") as handle:
         return handle.read(size)
 
@@ -124,6 +125,7 @@ def folder_manifest(root: Path) -> Manifest:
 
 
 def layout_of_manifest(manifest: Manifest) -> Layout:
+    """The layout of an archive's or a folder's files (not settled yet)."""
     return plan_layout(list(manifest.members), manifest.configs)
 
 
