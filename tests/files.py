@@ -43,7 +43,7 @@ def write_tiny_gguf(
         writer.add_head_count(2)
         writer.add_head_count_kv(2)
         writer.add_layer_norm_rms_eps(1e-5)
-        writer.add_file_type(gguf.LlamaFileType.ALL_F32)
+        writer.add_file_type(gguf.LlamaFileType.MOSTLY_F16)  # so it can be quantized
         writer.add_tokenizer_model("llama")
         writer.add_token_list(TINY_VOCAB)
         writer.add_token_scores([0.0] * len(TINY_VOCAB))
@@ -51,9 +51,8 @@ def write_tiny_gguf(
         writer.add_bos_token_id(1)
         writer.add_eos_token_id(2)
         rng = np.random.default_rng(0)
-        writer.add_tensor(
-            "token_embd.weight", rng.standard_normal((len(TINY_VOCAB), 8), dtype=np.float32)
-        )
+        embeddings = rng.standard_normal((len(TINY_VOCAB), 8), dtype=np.float32)
+        writer.add_tensor("token_embd.weight", embeddings.astype(np.float16))
         writer.add_tensor("output_norm.weight", np.ones(8, dtype=np.float32))
     writer.write_header_to_file()
     writer.write_kv_data_to_file()

@@ -37,7 +37,9 @@ def test_whole_upload_is_stored_and_becomes_ready_with_its_options(
         gguf,
         name="Whole Upload",
         system="You are terse.",
+        template="{{ .Prompt }}",
         parameters='{"temperature": 0.2}',
+        quantize="q8_0",
     )
 
     assert response.status_code == 201, response.text
@@ -47,7 +49,9 @@ def test_whole_upload_is_stored_and_becomes_ready_with_its_options(
     assert wait_for(uploads, model["id"])["status"] == "ready"
     shown = requests.post(f"{upload_standin.url}/api/show", json={"model": model["name"]}).json()
     assert shown["system"] == "You are terse."
+    assert shown["template"] == "{{ .Prompt }}"
     assert "temperature" in shown["parameters"]
+    assert shown["details"]["quantization_level"] == "Q8_0"
 
 
 def test_a_non_model_upload_is_refused_and_leaves_nothing(uploads, upload_server, tmp_path):
