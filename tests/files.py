@@ -22,9 +22,17 @@ TINY_VOCAB = ["<unk>", "<s>", "</s>", "hello", "world", "▁the", "▁a", "."]
 
 
 def write_tiny_gguf(
-    path: Path | str, *, architecture: str = "llama", name: str = "tiny", adapter: bool = False
+    path: Path | str,
+    *,
+    architecture: str = "llama",
+    name: str = "tiny",
+    adapter: bool = False,
+    f16: bool = False,
 ) -> Path:
-    """Write a tiny but valid GGUF model (or a GGUF LoRA adapter when `adapter`) to `path`."""
+    """Write a tiny but valid GGUF model (or a GGUF LoRA adapter when `adapter`) to `path`.
+
+    Its weights are F32 (1280 bytes in all), or F16 when `f16` (which Ollama can quantize).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     writer = gguf.GGUFWriter(str(path), architecture)
@@ -43,7 +51,7 @@ def write_tiny_gguf(
         writer.add_head_count(2)
         writer.add_head_count_kv(2)
         writer.add_layer_norm_rms_eps(1e-5)
-        writer.add_file_type(gguf.LlamaFileType.MOSTLY_F16)  # so it can be quantized
+        writer.add_file_type(gguf.LlamaFileType.MOSTLY_F16 if f16 else gguf.LlamaFileType.ALL_F32)
         writer.add_tokenizer_model("llama")
         writer.add_token_list(TINY_VOCAB)
         writer.add_token_scores([0.0] * len(TINY_VOCAB))
@@ -52,7 +60,7 @@ def write_tiny_gguf(
         writer.add_eos_token_id(2)
         rng = np.random.default_rng(0)
         embeddings = rng.standard_normal((len(TINY_VOCAB), 8), dtype=np.float32)
-        writer.add_tensor("token_embd.weight", embeddings.astype(np.float16))
+        writer.add_tensor("token_embd.weight", embeddings.astype(np.float16 if f16 else np.float32))
         writer.add_tensor("output_norm.weight", np.ones(8, dtype=np.float32))
     writer.write_header_to_file()
     writer.write_kv_data_to_file()

@@ -30,7 +30,7 @@ def _tmp_files(server: PremRunnerServer) -> list[str]:
 def test_whole_upload_is_stored_and_becomes_ready_with_its_options(
     uploads, upload_standin, tmp_path
 ):
-    gguf = write_tiny_gguf(tmp_path / "whole.gguf")
+    gguf = write_tiny_gguf(tmp_path / "whole.gguf", f16=True)
 
     response = upload(
         uploads,
