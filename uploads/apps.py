@@ -1,8 +1,5 @@
 """App configuration for uploads: starts the import worker in server processes."""
 
-import os
-import sys
-
 from django.apps import AppConfig
 
 
@@ -12,9 +9,9 @@ class UploadsConfig(AppConfig):
     verbose_name = "Uploads"
 
     def ready(self) -> None:
-        from ollama_bridge.apps import is_server_process
+        from premrunner.lifecycle import runs_background_work
         from uploads import checks  # noqa: F401  (registers the settings checks)
         from uploads.worker import start_worker
 
-        if is_server_process(sys.argv, os.environ):
+        if runs_background_work():
             start_worker()

@@ -2,7 +2,7 @@
 
 No broker: rows in status `uploaded` are the queue (house-style pattern 6). The worker also
 resumes imports that a restart interrupted and expires abandoned uploads, every SWEEP_SECONDS.
-Started by `UploadsConfig.ready()` in server processes only.
+Started by `UploadsConfig.ready()` in server processes that will start (premrunner.lifecycle).
 """
 
 import logging
@@ -65,4 +65,4 @@ def start_worker() -> None:
         if _worker is None:
             _worker = threading.Thread(target=_run, name="import-worker", daemon=True)
             _worker.start()
-            logger.debug("Import worker started")
+            logger.info("Import worker started")

@@ -1,8 +1,8 @@
-"""The supervisor starts in server processes only: never in migrate, shell, tests, or twice."""
+"""Background work (the Ollama keeper, the import worker) runs in server processes only."""
 
 import pytest
 
-from ollama_bridge.apps import is_server_process
+from premrunner.lifecycle import is_server_process
 
 
 @pytest.mark.parametrize(
