@@ -1,7 +1,11 @@
 // The live feed from /ws/status: Ollama's state and model-import progress. One WebSocket for the
 // whole page that reconnects by itself; pages listen for the event types they care about.
 
+import { logout } from "./api.js";
+
 const FIRST_RETRY_MS = 1000;
+// The close code the server uses for a wrong token, like an HTTP 401.
+const CLOSE_UNAUTHORIZED = 4401;
 const MAX_RETRY_MS = 15000;
 
 class StatusFeed extends EventTarget {
@@ -43,8 +47,12 @@ class StatusFeed extends EventTarget {
         this.dispatchEvent(new CustomEvent(event.type, { detail: event }));
       }
     });
-    socket.addEventListener("close", () => {
+    socket.addEventListener("close", (event) => {
       if (this.#socket !== socket) return;
+      if (event.code === CLOSE_UNAUTHORIZED) {
+        logout();
+        return;
+      }
       this.#setConnected(false);
       if (this.#token === null) return;
       this.#retryTimer = setTimeout(() => this.#open(), this.#retryMs);
