@@ -16,6 +16,8 @@ from tests.ui.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, sign_in
 
 CHAT_MODEL = "tiny-llama"
 EMBED_MODEL = "nomic-embed-text"
+# Small chunks, so that even a tiny GGUF is uploaded in several parts.
+UPLOAD_CHUNK_SIZE = 256
 
 expect.set_options(timeout=10_000)
 
@@ -43,8 +45,7 @@ def ui_server(tmp_path_factory, ui_standin) -> Iterator[PremRunnerServer]:
     server = PremRunnerServer(
         tmp_path_factory.mktemp("ui-data"),
         ollama_url=ui_standin.url,
-        # Small chunks, so that even a tiny GGUF is uploaded in several parts.
-        env={"DEFAULT_MODEL": CHAT_MODEL, "UPLOAD_CHUNK_SIZE": "256"},
+        env={"DEFAULT_MODEL": CHAT_MODEL, "UPLOAD_CHUNK_SIZE": str(UPLOAD_CHUNK_SIZE)},
     )
     server.start()
     yield server
