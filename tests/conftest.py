@@ -25,7 +25,7 @@ def standin(tmp_path_factory) -> Iterator[StandinServer]:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory, standin) -> Iterator[PremRunnerServer]:
+def premrunner_server(tmp_path_factory, standin) -> Iterator[PremRunnerServer]:
     """A real PremRunner (`manage.py serve`) talking to the shared stand-in."""
     server = PremRunnerServer(
         tmp_path_factory.mktemp("premrunner-data"),
@@ -38,18 +38,11 @@ def live_server(tmp_path_factory, standin) -> Iterator[PremRunnerServer]:
 
 
 @pytest.fixture
-def api(live_server) -> requests.Session:
+def api(premrunner_server) -> requests.Session:
     """A requests session to the live server with the token; `api.base_url` is its address."""
-    return live_server.session()
+    return premrunner_server.session()
 
 
 @pytest.fixture
 def auth_headers() -> dict[str, str]:
     return {"Authorization": f"Bearer {TEST_TOKEN}"}
-
-
-@pytest.fixture(autouse=True)
-def _live_server_helper():
-    """Replace pytest-django's helper of the same name, which takes any fixture called
-    `live_server` for its own (and fails on ours, a separate `manage.py serve` process)."""
-    yield

@@ -20,18 +20,22 @@ SLOW_TOKEN_DELAY = 0.2
 
 
 @pytest.fixture
-def openai_client(live_server) -> OpenAI:
-    return OpenAI(base_url=f"{live_server.url}/v1", api_key=live_server.token, max_retries=0)
+def openai_client(premrunner_server) -> OpenAI:
+    return OpenAI(
+        base_url=f"{premrunner_server.url}/v1", api_key=premrunner_server.token, max_retries=0
+    )
 
 
 @pytest.fixture
-def async_openai_client(live_server) -> AsyncOpenAI:
-    return AsyncOpenAI(base_url=f"{live_server.url}/v1", api_key=live_server.token, max_retries=0)
+def async_openai_client(premrunner_server) -> AsyncOpenAI:
+    return AsyncOpenAI(
+        base_url=f"{premrunner_server.url}/v1", api_key=premrunner_server.token, max_retries=0
+    )
 
 
 @pytest.fixture
-def prem_client(live_server) -> PremAI:
-    return PremAI(api_key=live_server.token, base_url=live_server.url, max_retries=0)
+def prem_client(premrunner_server) -> PremAI:
+    return PremAI(api_key=premrunner_server.token, base_url=premrunner_server.url, max_retries=0)
 
 
 @dataclass

@@ -188,8 +188,10 @@ def test_a_bad_request_raises_bad_request_error(openai_client):
         openai_client.chat.completions.create(model=CHAT_MODEL, messages=[])
 
 
-def test_a_wrong_key_raises_authentication_error(live_server):
-    client = openai.OpenAI(base_url=f"{live_server.url}/v1", api_key="wrong-key", max_retries=0)
+def test_a_wrong_key_raises_authentication_error(premrunner_server):
+    client = openai.OpenAI(
+        base_url=f"{premrunner_server.url}/v1", api_key="wrong-key", max_retries=0
+    )
     with pytest.raises(openai.AuthenticationError):
         client.chat.completions.create(model=CHAT_MODEL, messages=HELLO)
 

@@ -98,13 +98,13 @@ def test_check_status_matches_names_with_or_without_the_tag(prem_client):
     assert prem_client.models.check_status(model=CHAT_MODEL.upper()).status is True
 
 
-def test_errors_keep_their_status(prem_client, live_server):
+def test_errors_keep_their_status(prem_client, premrunner_server):
     with pytest.raises(premai.NotFoundError):
         prem_client.chat.completions(messages=HELLO, model="no-such-model")
     with pytest.raises(premai.NotFoundError):
         prem_client.models.load(model="no-such-model")
     with pytest.raises(premai.BadRequestError):
         prem_client.chat.completions(messages=[], model=CHAT_MODEL)
-    stranger = premai.PremAI(api_key="wrong-key", base_url=live_server.url, max_retries=0)
+    stranger = premai.PremAI(api_key="wrong-key", base_url=premrunner_server.url, max_retries=0)
     with pytest.raises(premai.AuthenticationError):
         stranger.chat.completions(messages=HELLO, model=CHAT_MODEL)

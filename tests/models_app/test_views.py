@@ -76,8 +76,8 @@ def test_an_unknown_model_is_404_model_not_found(api):
         assert response.json()["error"]["code"] == "model_not_found"
 
 
-def test_the_openai_sdk_lists_and_retrieves_models(live_server, ready_model):
-    client = openai.OpenAI(base_url=f"{live_server.url}/v1", api_key=live_server.token)
+def test_the_openai_sdk_lists_and_retrieves_models(premrunner_server, ready_model):
+    client = openai.OpenAI(base_url=f"{premrunner_server.url}/v1", api_key=premrunner_server.token)
 
     assert ready_model["name"] in [model.id for model in client.models.list()]
     assert client.models.retrieve(ready_model["name"]).owned_by == "premrunner"
@@ -95,11 +95,11 @@ def test_status_by_id_or_name_says_where_a_model_stands(api, ready_model):
 
 
 def test_delete_removes_a_model_from_ollama_the_database_and_disk(
-    api, live_server, standin, tmp_path
+    api, premrunner_server, standin, tmp_path
 ):
     stored = upload_file(api, write_tiny_gguf(tmp_path / "gone.gguf"), modelName="mapi-gone")
     wait_for(api, stored["id"])
-    stored_files = list((live_server.data_path / "uploads").glob(f"{stored['id']}*"))
+    stored_files = list((premrunner_server.data_path / "uploads").glob(f"{stored['id']}*"))
     assert stored_files and "mapi-gone:latest" in ollama_names(standin)
 
     response = api.delete(f"{api.base_url}/v1/models/{stored['id']}")
@@ -110,8 +110,8 @@ def test_delete_removes_a_model_from_ollama_the_database_and_disk(
     assert not any(path.exists() for path in stored_files)
 
 
-def test_import_progress_reaches_the_websocket(api, live_server, tmp_path):
-    url = f"{live_server.url.replace('http://', 'ws://')}/ws/status?token={live_server.token}"
+def test_import_progress_reaches_the_websocket(api, premrunner_server, tmp_path):
+    url = f"{premrunner_server.url.replace('http://', 'ws://')}/ws/status?token={premrunner_server.token}"
     with connect(url, open_timeout=10) as socket:
         stored = upload_file(api, write_tiny_gguf(tmp_path / "ws.gguf"), modelName="mapi-ws")
         seen = []

@@ -106,12 +106,12 @@ def test_the_browsable_docs_load_nothing_from_another_host(client, page):
     assert not EXTERNAL_REFERENCE.search(html), EXTERNAL_REFERENCE.search(html)
 
 
-def test_the_docs_assets_are_served_by_the_running_server(live_server):
-    session = live_server.session()
-    html = session.get(f"{live_server.url}/docs/").text
+def test_the_docs_assets_are_served_by_the_running_server(premrunner_server):
+    session = premrunner_server.session()
+    html = session.get(f"{premrunner_server.url}/docs/").text
     assets = re.findall(r"""(?:src|href)="(/static/[^"]+)""", html)
 
     assert len(assets) >= 3  # the Swagger UI bundle, its preset and its stylesheet
     for asset in assets:
-        response = session.get(f"{live_server.url}{asset}")
+        response = session.get(f"{premrunner_server.url}{asset}")
         assert response.status_code == 200, asset

@@ -36,18 +36,18 @@ def wait_for(session, url: str, *, timeout: float = 10.0):
     return response
 
 
-def test_a_call_answers_while_its_trace_waits_for_the_database(live_server, api):
+def test_a_call_answers_while_its_trace_waits_for_the_database(premrunner_server, api):
     question = {"role": "user", "content": "Say hello while the traces table is locked"}
 
-    with traces_table_locked(live_server):
+    with traces_table_locked(premrunner_server):
         # Were the trace written on the request path, this would wait for the lock (and time out).
         response = api.post(
-            f"{live_server.url}/v1/chat/completions",
+            f"{premrunner_server.url}/v1/chat/completions",
             json={"model": CHAT_MODEL, "messages": [question], "max_tokens": 5},
             timeout=10,
         )
         assert response.status_code == 200
-        trace_url = f"{live_server.url}/v1/traces/{response.headers['X-Trace-Id']}"
+        trace_url = f"{premrunner_server.url}/v1/traces/{response.headers['X-Trace-Id']}"
         assert api.get(trace_url, timeout=5).status_code == 404  # not written yet
 
     trace = wait_for(api, trace_url).json()
@@ -55,4 +55,4 @@ def test_a_call_answers_while_its_trace_waits_for_the_database(live_server, api)
     assert trace["output"] == response.json()["choices"][0]["message"]["content"]
     assert trace["totalTokens"] == response.json()["usage"]["total_tokens"]
     assert trace["status"] == "success"
-    assert "Could not write trace" not in live_server.log()
+    assert "Could not write trace" not in premrunner_server.log()
