@@ -41,3 +41,18 @@ def test_a_server_error_is_500_json_with_details_only_in_the_log(client, auth_he
     assert response.json()["error"]["code"] == "internal_error"
     assert "secret internal detail" not in response.content.decode()
     assert "secret internal detail" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/chat/completions",  # a plain async view
+        "/v1/chunked-upload/start",  # a DRF view
+    ],
+)
+def test_malformed_json_is_a_400_in_openai_error_shape(client, auth_headers, path):
+    response = client.post(path, "{not json", content_type="application/json", headers=auth_headers)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["type"] == "invalid_request_error"
+    assert "JSON" in error["message"]
