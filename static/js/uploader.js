@@ -138,15 +138,13 @@ export class ChunkedUpload extends EventTarget {
 
   async #sendChunk(blob, index, totalChunks) {
     for (let attempt = 1; ; attempt += 1) {
-      const form = new FormData();
-      form.append("modelId", this.modelId);
-      form.append("chunkIndex", String(index));
-      form.append("totalChunks", String(totalChunks));
-      form.append("chunk", blob, this.file.name);
       try {
+        // A raw body, not a form: the server writes it straight into place without parsing.
         await api("/v1/chunked-upload/chunk", {
           method: "POST",
-          body: form,
+          query: { modelId: this.modelId, chunkIndex: index, totalChunks },
+          headers: { "Content-Type": "application/octet-stream" },
+          body: blob,
           signal: this.controller.signal,
         });
         return;
