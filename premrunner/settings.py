@@ -247,5 +247,7 @@ LOGGING = {
     "loggers": {
         "django.channels.server": {"level": "WARNING"},
         "daphne": {"level": "WARNING"},
+        # The client logs one line per Ollama call itself; httpx would add a second.
+        "httpx": {"level": "WARNING"},
     },
 }
