@@ -5,7 +5,7 @@ Fills a database with synthetic traces (once; later runs reuse it), then times `
 through the whole Django stack, and with --plans prints each query's plan.
 
     .venv/bin/python bench/traces.py [--rows 1000000] [--repeat 20] [--plans]
-        [--database-url sqlite:////tmp/traces-bench.sqlite3 | postgres://user@host/db]
+        [--database-url sqlite:///traces-bench.sqlite3 | postgres://user@host/db]
 """
 
 import argparse
