@@ -251,8 +251,9 @@ def test_an_ollama_that_ignores_sigterm_is_killed_after_the_grace_period(make_su
 
     started = time.monotonic()
     supervisor.stop()
+    waited = time.monotonic() - started
 
-    assert 1.0 <= time.monotonic() - started < 5
+    assert 1.0 <= waited < 5  # it waited out the grace period, then killed
     assert not process_exists(pid)
     assert group_members(pid) == []
 

@@ -103,7 +103,7 @@ def _syntax_message(error: json.JSONDecodeError, text: str) -> str:
         return _after(text, pos + 1, "in numeric literal")
     if error.msg.startswith("Invalid \\escape"):
         return _after(text, pos + 1, "in string escape code")
-    if error.msg.startswith("Invalid \\uXXXX escape"):
+    if error.msg.startswith("Invalid \\u"):  # Python's "Invalid \\u<4 hex digits> escape"
         digits = text[pos + 1 : pos + 5]
         bad = next((i for i, c in enumerate(digits) if c not in _HEX), len(digits))
         return _after(text, pos + 1 + bad, "in \\u hexadecimal character escape")
