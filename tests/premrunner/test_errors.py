@@ -56,3 +56,30 @@ def test_malformed_json_is_a_400_in_openai_error_shape(client, auth_headers, pat
     error = response.json()["error"]
     assert error["type"] == "invalid_request_error"
     assert "JSON" in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ('{"messages": [], "temperature": NaN}', "NaN"),
+        ('{"messages": [], "temperature": -Infinity}', "Infinity"),
+        ('{"messages": [{"role": "user", "content": "x\\ud800"}]}', "surrogate"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ],
+)
+def test_json_that_cannot_be_stored_or_forwarded_is_a_400(client, auth_headers, body, words):
+    response = client.post(
+        "/v1/chat/completions", body, content_type="application/json", headers=auth_headers
+    )
+    assert response.status_code == 400
+    assert words in response.json()["error"]["message"]
+
+
+def test_escaped_surrogate_pairs_are_ordinary_text(client, auth_headers):
+    response = client.post(
+        "/v1/chat/completions",
+        '{"model": 5, "messages": [{"role": "user", "content": "\\ud83d\\ude00"}]}',
+        content_type="application/json",
+        headers=auth_headers,
+    )
+    assert response.json()["error"]["param"] == "model"
