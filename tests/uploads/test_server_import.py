@@ -62,3 +62,10 @@ def test_import_needs_an_absolute_existing_path(uploads, import_dir):
 
     assert relative.status_code == 400
     assert missing.status_code == 404
+
+
+def test_a_path_the_system_cannot_look_up_is_a_400(uploads, import_dir):
+    response = import_path(uploads, import_dir / ("x" * 300 + ".gguf"))
+
+    assert response.status_code == 400
+    assert "File name too long" in response.json()["error"]["message"]

@@ -220,7 +220,11 @@ def import_server_path(
             code="path_not_allowed",
             param="path",
         )
-    if not (resolved.is_file() or resolved.is_dir()):
+    try:
+        found = resolved.is_file() or resolved.is_dir()
+    except OSError as exc:  # a name too long, a folder it may not read
+        raise ApiError(f"Cannot read {path}: {exc.strerror}.", param="path") from None
+    if not found:
         raise ApiError(f"No file or folder at {path}.", status=404, code="file_not_found")
     size = (
         resolved.stat().st_size
