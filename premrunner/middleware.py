@@ -32,15 +32,21 @@ class _HybridMiddleware:
         if self.is_async:
             return self._acall(request)
         early = self.before(request)
-        return early if early is not None else self.get_response(request)
+        return early if early is not None else self.after(request, self.get_response(request))
 
     async def _acall(self, request: HttpRequest) -> HttpResponse:
         early = self.before(request)
-        return early if early is not None else await self.get_response(request)
+        if early is not None:
+            return early
+        return self.after(request, await self.get_response(request))
 
     def before(self, request: HttpRequest) -> HttpResponse | None:
         """Answer the request early, or return None to let it through."""
         return None
+
+    def after(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        """The response to send instead of the view's (by default, the view's own)."""
+        return response
 
 
 class BearerTokenMiddleware(_HybridMiddleware):
@@ -61,11 +67,27 @@ class BearerTokenMiddleware(_HybridMiddleware):
         return None
 
 
+def _is_api(request: HttpRequest) -> bool:
+    return path_needs_token(request.path) or request.path.startswith("/api/")
+
+
 class ApiErrorMiddleware(_HybridMiddleware):
     """API clients never see an HTML page: known errors keep their status, others are 500 JSON."""
 
+    def after(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        """Django's `require_POST` & co. answer a wrong method with an empty 405: say it in JSON."""
+        if response.status_code != 405 or not _is_api(request) or response.content:
+            return response
+        answer = error_response(
+            f"Method {request.method} is not allowed here; use {response['Allow']}.",
+            status=405,
+            code="method_not_allowed",
+        )
+        answer["Allow"] = response["Allow"]
+        return answer
+
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not path_needs_token(request.path) and not request.path.startswith("/api/"):
+        if not _is_api(request):
             return None
         api_error = api_error_from_exception(exception)
         if api_error is not None:

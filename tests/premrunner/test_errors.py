@@ -32,6 +32,23 @@ def test_a_wrong_method_is_not_an_html_page(client, auth_headers):
     assert b"<html" not in response.content.lower()
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("get", "/v1/chat/completions", "POST"),  # a plain view under require_POST
+        ("put", "/api/v1/models/up", "POST"),
+        ("post", "/api/chat/history", "GET, DELETE"),
+    ],
+)
+def test_a_wrong_method_on_a_plain_view_is_a_json_405(client, auth_headers, method, path, allowed):
+    response = getattr(client, method)(path, headers=auth_headers)
+    assert response.status_code == 405
+    assert response.headers["Allow"] == allowed
+    error = response.json()["error"]
+    assert error["code"] == "method_not_allowed"
+    assert allowed in error["message"]
+
+
 @pytest.mark.urls(__name__)
 def test_a_server_error_is_500_json_with_details_only_in_the_log(client, auth_headers, caplog):
     client.raise_request_exception = False
