@@ -1,6 +1,7 @@
 """The chunked upload API over HTTP, against a live PremRunner and the stand-in Ollama."""
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -12,7 +13,8 @@ from tests.files import (
     write_safetensors_model,
     write_tiny_gguf,
 )
-from tests.uploads.conftest import BASE_MODEL, CHUNK_SIZE, MAX_UPLOAD_SIZE
+from tests.support.server import PremRunnerServer
+from tests.uploads.conftest import BASE_MODEL, CHUNK_SIZE, MAX_UPLOAD_SIZE, upload_env
 from tests.uploads.support import (
     chunk_of,
     complete,
@@ -311,3 +313,21 @@ def test_start_gets_507_when_the_disk_cannot_hold_the_file(client, settings, aut
     assert response.status_code == 507
     assert response.json()["error"]["code"] == "insufficient_storage"
     assert list(settings.UPLOAD_TMP_DIR.glob("*.part")) == []
+
+
+def test_completes_racing_for_one_upload_all_answer_the_stored_model(upload_standin, tmp_path):
+    path = write_tiny_gguf(tmp_path / "padded.gguf")
+    with path.open("ab") as padded:
+        padded.write(bytes(48 * 1024 * 1024))  # long enough to hash that retries overlap it
+    data = path.read_bytes()
+    env = upload_env(UPLOAD_CHUNK_SIZE=str(16 * 1024 * 1024))
+    with PremRunnerServer(tmp_path / "server", ollama_url=upload_standin.url, env=env) as server:
+        api = server.session()
+        started = start_upload(api, data)
+        assert all(response.ok for response in send_chunks(api, data, started))
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            answers = list(pool.map(lambda _: complete(api, started["modelId"]), range(4)))
+
+        assert [answer.status_code for answer in answers] == [200] * 4
+        assert {answer.json()["model"]["id"] for answer in answers} == {started["modelId"]}

@@ -67,6 +67,11 @@ COPY_BLOCK = 4 * 1024 * 1024
 _tar_checkers: dict[uuid.UUID, TarStreamChecker] = {}
 _tar_checkers_lock = threading.RLock()
 
+# One completion or abort of an upload at a time: a client retrying `complete` while the first
+# call still hashes the file would otherwise move or delete the file under it.
+_finishing: dict[uuid.UUID, tuple[threading.Lock, int]] = {}
+_finishing_lock = threading.Lock()
+
 
 @dataclass
 class ChunkSource:
@@ -368,12 +373,36 @@ def discard_upload(model: Model, *, reason: str = "") -> None:
     discard(model, reason=reason)
 
 
+@contextlib.contextmanager
+def _finishing_alone(model_id: uuid.UUID):
+    """Wait for any other completion or abort of this upload, then hold it off until done."""
+    with _finishing_lock:
+        lock, users = _finishing.get(model_id, (threading.Lock(), 0))
+        _finishing[model_id] = (lock, users + 1)
+    try:
+        with lock:
+            yield
+    finally:
+        with _finishing_lock:
+            lock, users = _finishing[model_id]
+            if users == 1:
+                del _finishing[model_id]
+            else:
+                _finishing[model_id] = (lock, users - 1)
+
+
 def complete_upload(*, model_id: uuid.UUID) -> Model:
     """Check that every chunk is there, hash the file in one pass, move it into place, queue it.
 
-    Completing again (a client retrying after a lost answer) answers the model as it is now.
+    Completing again (a client retrying after a lost answer, even while the first call still
+    runs) answers the model as it is now.
     Raises ApiError 404, 409 (chunks missing), 422 (not a model; the upload is deleted).
     """
+    with _finishing_alone(model_id):
+        return _complete(model_id)
+
+
+def _complete(model_id: uuid.UUID) -> Model:
     done = Model.objects.filter(pk=model_id).exclude(status=ModelStatus.UPLOADING).first()
     if done is not None:
         return done
@@ -434,7 +463,8 @@ def _whole_zip_manifest(upload: ChunkedUpload) -> Manifest:
 
 def abort_upload(*, model_id: uuid.UUID) -> None:
     """Cancel an upload in progress and remove everything it stored (409 once completed)."""
-    upload = get_upload(model_id=model_id)
-    _require_uploading(upload.model)
-    discard_upload(upload.model)
+    with _finishing_alone(model_id):
+        upload = get_upload(model_id=model_id)
+        _require_uploading(upload.model)
+        discard_upload(upload.model)
     logger.info("Upload of %s cancelled", upload.model.name)
