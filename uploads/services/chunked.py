@@ -17,7 +17,7 @@ import math
 import os
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import BinaryIO
@@ -374,7 +374,7 @@ def discard_upload(model: Model, *, reason: str = "") -> None:
 
 
 @contextlib.contextmanager
-def _finishing_alone(model_id: uuid.UUID):
+def _finishing_alone(model_id: uuid.UUID) -> Iterator[None]:
     """Wait for any other completion or abort of this upload, then hold it off until done."""
     with _finishing_lock:
         lock, users = _finishing.get(model_id, (threading.Lock(), 0))
