@@ -45,13 +45,8 @@ def _event_stream(events: AsyncIterator[bytes], trace_id: str) -> StreamingHttpR
     return response
 
 
-def _upstream_error(exc: OllamaError) -> ApiError:
-    """The API's answer to a failed Ollama call (404 model_not_found, 503, 502, ...)."""
-    return api_error_from_exception(exc)
-
-
 def _traced_error(exc: OllamaError, trace_id: str) -> JsonResponse:
-    api_error = _upstream_error(exc)
+    api_error = api_error_from_exception(exc)  # 404 model_not_found, 503, 502, ...
     response = error_response(
         api_error.message, status=api_error.status, code=api_error.code, param=api_error.param
     )
@@ -60,7 +55,7 @@ def _traced_error(exc: OllamaError, trace_id: str) -> JsonResponse:
 
 
 def _sse_error(exc: OllamaError) -> bytes:
-    api_error = _upstream_error(exc)
+    api_error = api_error_from_exception(exc)
     return _sse(error_body(api_error.message, status=api_error.status, code=api_error.code))
 
 
