@@ -62,14 +62,20 @@ def same_model(a: str, b: str) -> bool:
 
 
 def make_valid_name(raw: str) -> str:
-    """A valid Ollama model name from a person's or a file's (`My Model.gguf` → `my-model`)."""
+    """A valid Ollama model name from a person's or a file's (`My Model.gguf` → `my-model`).
+
+    Raises ValueError when `raw` holds nothing Ollama accepts in a name (`名前` has no such
+    character), rather than inventing a name the person never chose.
+    """
     base = raw.strip()
     for suffix in (".gguf", ".zip", ".tar.gz", ".tgz", ".tar"):
         if base.lower().endswith(suffix):
             base = base[: -len(suffix)]
             break
     model, _, tag = base.partition(":")
-    model = re.sub(r"[^A-Za-z0-9_.-]+", "-", model).strip("-.").lower()[:80] or "model"
+    model = re.sub(r"[^A-Za-z0-9_.-]+", "-", model).strip("-.").lower()[:80]
+    if not model:
+        raise ValueError(f"{raw!r} has no letter or digit Ollama accepts in a model name")
     tag = re.sub(r"[^A-Za-z0-9_.-]+", "-", tag).strip("-.").lower()[:80]
     if not _PART["model"].match(model):
         model = f"m{model}"[:80]

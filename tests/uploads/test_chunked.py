@@ -291,6 +291,16 @@ def test_names_are_made_valid_for_ollama(uploads, gguf_bytes):
     assert started["name"] == "my-fancy-model-v2:latest"
 
 
+def test_a_name_with_nothing_ollama_accepts_is_refused_not_replaced(uploads):
+    response = uploads.post(
+        f"{uploads.base_url}/v1/chunked-upload/start",
+        json={"fileName": "x.gguf", "fileSize": 10, "modelName": "名前"},
+    )
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid_model_name" and error["param"] == "modelName"
+
+
 def test_start_checks_its_fields(uploads):
     response = uploads.post(
         f"{uploads.base_url}/v1/chunked-upload/start", json={"fileName": "x", "fileSize": 0}

@@ -93,8 +93,20 @@ def check_room(size: int) -> None:
 
 
 def model_name_for(*, options: ModelOptions, file_name: str) -> str:
-    """The canonical Ollama name for an upload: the name given (or the file's), made valid."""
-    return canonical_name(make_valid_name(options.name or file_name or "model"))
+    """The canonical Ollama name for an upload: the name given (or the file's), made valid.
+
+    Raises ApiError 400 when neither holds a character Ollama accepts in a name.
+    """
+    raw = options.name or file_name
+    try:
+        return canonical_name(make_valid_name(raw))
+    except ValueError:
+        raise ApiError(
+            f"'{raw}' cannot become an Ollama model name: give a modelName with letters, "
+            "digits, '.', '-' or '_'.",
+            param="modelName",
+            code="invalid_model_name",
+        ) from None
 
 
 def register_model(
