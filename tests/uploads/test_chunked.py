@@ -301,6 +301,24 @@ def test_a_name_with_nothing_ollama_accepts_is_refused_not_replaced(uploads):
     assert error["code"] == "invalid_model_name" and error["param"] == "modelName"
 
 
+@pytest.mark.parametrize(
+    ("parameters", "message"),
+    [
+        ({"temperature": "hot"}, "Parameter 'temperature' must be a number."),
+        ({"num_ctx": 2048.5}, "Parameter 'num_ctx' must be an integer."),
+        ({"stop": [1, 2]}, "Parameter 'stop' must be a string or a list of strings."),
+        ({"temprature": 0.2}, "Unknown model parameter 'temprature'."),
+    ],
+)
+def test_model_parameters_are_checked_before_a_byte_is_sent(uploads, parameters, message):
+    response = uploads.post(
+        f"{uploads.base_url}/v1/chunked-upload/start",
+        json={"fileName": "x.gguf", "fileSize": 10, "parameters": parameters},
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == message
+
+
 def test_start_checks_its_fields(uploads):
     response = uploads.post(
         f"{uploads.base_url}/v1/chunked-upload/start", json={"fileName": "x", "fileSize": 0}

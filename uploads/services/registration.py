@@ -20,6 +20,34 @@ logger = logging.getLogger(__name__)
 # Quantization types Ollama's create accepts (for F16/BF16/F32 sources).
 QUANTIZE_TYPES = ("Q4_K_M", "Q4_K_S", "Q8_0", "F16", "F32")
 
+# The model parameters Ollama's create takes, by the JSON type it needs: checked at upload so
+# that a typo fails before gigabytes are sent, not when the import finally runs.
+INTEGER_PARAMETERS = frozenset(
+    {
+        "num_keep",
+        "seed",
+        "num_predict",
+        "top_k",
+        "repeat_last_n",
+        "num_ctx",
+        "num_batch",
+        "num_gpu",
+        "main_gpu",
+        "num_thread",
+    }
+)
+NUMBER_PARAMETERS = frozenset(
+    {
+        "top_p",
+        "min_p",
+        "typical_p",
+        "temperature",
+        "repeat_penalty",
+        "presence_penalty",
+        "frequency_penalty",
+    }
+)
+
 
 @dataclass(frozen=True)
 class ModelOptions:
@@ -42,6 +70,32 @@ def _text(data: Mapping, *keys: str) -> str:
             raise ApiError(f"'{key}' must be a string.", param=key)
         return value.strip()
     return ""
+
+
+KNOWN_PARAMETERS = INTEGER_PARAMETERS | NUMBER_PARAMETERS | {"use_mmap", "stop"}
+
+
+def _checked_parameters(parameters: dict) -> dict:
+    """Ollama model parameters with the types create needs; `stop` may be one string."""
+    checked = {}
+    for key, value in parameters.items():
+        is_number = isinstance(value, int | float) and not isinstance(value, bool)
+        if key in INTEGER_PARAMETERS and not (is_number and float(value).is_integer()):
+            raise ApiError(f"Parameter '{key}' must be an integer.", param="parameters")
+        if key in NUMBER_PARAMETERS and not is_number:
+            raise ApiError(f"Parameter '{key}' must be a number.", param="parameters")
+        if key == "use_mmap" and not isinstance(value, bool):
+            raise ApiError("Parameter 'use_mmap' must be true or false.", param="parameters")
+        if key == "stop":
+            value = [value] if isinstance(value, str) else value
+            if not (isinstance(value, list) and all(isinstance(s, str) for s in value)):
+                raise ApiError(
+                    "Parameter 'stop' must be a string or a list of strings.", param="parameters"
+                )
+        if key not in KNOWN_PARAMETERS:
+            raise ApiError(f"Unknown model parameter '{key}'.", param="parameters")
+        checked[key] = int(value) if key in INTEGER_PARAMETERS else value
+    return checked
 
 
 def options_from(data: Mapping) -> ModelOptions:
@@ -68,7 +122,7 @@ def options_from(data: Mapping) -> ModelOptions:
         name=_text(data, "name", "modelName"),
         system=_text(data, "system"),
         template=_text(data, "template"),
-        parameters=parameters,
+        parameters=_checked_parameters(parameters),
         quantize=quantize,
         base_model=base_model,
     )
