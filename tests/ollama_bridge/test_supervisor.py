@@ -253,7 +253,8 @@ def test_an_ollama_that_ignores_sigterm_is_killed_after_the_grace_period(make_su
     supervisor.stop()
     waited = time.monotonic() - started
 
-    assert 1.0 <= waited < 5  # it waited out the grace period, then killed
+    assert waited >= 1.0  # it waited out the grace period
+    assert waited < 5  # then killed
     assert not process_exists(pid)
     assert group_members(pid) == []
 
