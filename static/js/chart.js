@@ -96,8 +96,9 @@ export function drawChart(container, buckets, { bucket }) {
         class: "chart-hover",
       }),
     );
-    if (item.requests) {
-      const top = yRequests(item.requests);
+    // Errors are drawn over the requests bar of the same bucket, on the same scale.
+    const bar = (count, className) => {
+      const top = yRequests(count);
       group.append(
         svg("rect", {
           x: center - barWidth / 2,
@@ -105,23 +106,12 @@ export function drawChart(container, buckets, { bucket }) {
           width: barWidth,
           height: MARGIN.top + plotHeight - top,
           rx: 2,
-          class: "chart-bar",
+          class: className,
         }),
       );
-    }
-    if (item.errors) {
-      const top = yRequests(item.errors);
-      group.append(
-        svg("rect", {
-          x: center - barWidth / 2,
-          y: top,
-          width: barWidth,
-          height: MARGIN.top + plotHeight - top,
-          rx: 2,
-          class: "chart-bar chart-bar--errors",
-        }),
-      );
-    }
+    };
+    if (item.requests) bar(item.requests, "chart-bar");
+    if (item.errors) bar(item.errors, "chart-bar chart-bar--errors");
     if (index % labelEvery === 0) {
       group.append(
         svg(
